@@ -1,0 +1,96 @@
+#pragma once
+// The tape. An op whose inputs need grad records one Node: which inputs it read and
+// how its gradient flows back to them. backward() visits the nodes reachable from
+// the loss newest-first (by sequence number), so every node has all of its gradient
+// before it runs. Nothing here recurses: not the traversal, not the freeing.
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include <tapegrad/graph/tensor.hpp>
+
+namespace tapegrad {
+
+struct Node;
+
+/// Autograd state of one tensor.
+struct AutogradMeta {
+  bool requires_grad = false;
+  bool retains_grad = false;
+  Shape shape;  ///< the tensor's shape: gradients are reduced to it (sum_to)
+  Dtype dtype = Dtype::float32;
+  std::shared_ptr<Node> grad_fn;  ///< null for a leaf
+  Tensor grad;                    ///< accumulated gradient of a leaf (or retained)
+  Tensor pending;                 ///< gradient being summed during one backward pass
+};
+
+/// Which inputs of a node need a gradient: needs[i].
+struct Needs {
+  std::uint32_t bits = 0;
+  bool operator[](std::size_t i) const { return (bits >> i) & 1u; }
+};
+
+/// One gradient per input of the op, in input order; an undefined Tensor where the
+/// input needs none. Each may have the op's broadcast shape: the engine reduces it.
+using Grads = std::vector<Tensor>;
+/// An op's backward rule: upstream gradient (the output's shape) -> input gradients.
+using BackwardFn = std::function<Grads(const Tensor& grad, Needs needs)>;
+
+struct Node {
+  const char* name = "";
+  std::uint64_t seq = 0;  ///< place on the tape; inputs always have smaller ones
+  /// Autograd state of each input, null where the input needs no grad.
+  std::vector<std::shared_ptr<AutogradMeta>> inputs;
+  BackwardFn backward;  ///< empty once released
+  bool released = false;
+  ~Node();
+};
+
+/// True when ops record (thread-local; on by default).
+bool grad_enabled();
+void set_grad_enabled(bool enabled);
+
+/// Turns recording off for its scope, on this thread.
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(grad_enabled()) { set_grad_enabled(false); }
+  ~NoGradGuard() { set_grad_enabled(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// Turns recording on for its scope (inside a NoGradGuard, say).
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : previous_(grad_enabled()) { set_grad_enabled(true); }
+  ~EnableGradGuard() { set_grad_enabled(previous_); }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// True when an op on these inputs would be recorded.
+bool should_record(std::initializer_list<const Tensor*> inputs);
+
+/// Records `result` as the output of op `name` on `inputs`, with its backward rule.
+/// Does nothing (and returns `result` as it is) unless should_record(inputs).
+/// The rule must capture only what it needs, and tensors it saves as detach()ed data.
+Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
+              BackwardFn backward);
+
+/// Reduces a gradient of a broadcast result back to an input's shape by summing the
+/// broadcast axes: the single place where broadcasting is undone. Throws ShapeError
+/// naming `op` if `shape` does not broadcast to grad's shape.
+Tensor sum_to(const Tensor& grad, const Shape& shape, const char* op = "sum_to");
+
+/// Number of nodes alive on this process (for leak tests).
+std::int64_t live_nodes();
+
+}  // namespace tapegrad

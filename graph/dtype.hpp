@@ -1,0 +1,32 @@
+#pragma once
+// Element types. Every op takes both; float32 is for speed, float64 for checks.
+#include <cstddef>
+#include <string_view>
+
+#include <tapegrad/graph/error.hpp>
+
+namespace tapegrad {
+
+enum class Dtype { float32, float64 };
+
+inline constexpr Dtype float32 = Dtype::float32;
+inline constexpr Dtype float64 = Dtype::float64;
+
+constexpr std::string_view dtype_name(Dtype d) { return d == Dtype::float32 ? "float32" : "float64"; }
+constexpr std::size_t dtype_size(Dtype d) { return d == Dtype::float32 ? 4 : 8; }
+
+template <class T>
+constexpr Dtype dtype_of();
+template <>
+constexpr Dtype dtype_of<float>() { return Dtype::float32; }
+template <>
+constexpr Dtype dtype_of<double>() { return Dtype::float64; }
+
+/// Calls f(T{}) with T the C++ type of `d`: the one place a dtype becomes a type.
+template <class F>
+decltype(auto) dispatch(Dtype d, F&& f) {
+  if (d == Dtype::float32) return f(float{});
+  return f(double{});
+}
+
+}  // namespace tapegrad

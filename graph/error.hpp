@@ -1,0 +1,45 @@
+#pragma once
+// tapegrad's exceptions. Every message names the op (or file) and the shapes or
+// offsets involved, e.g. "matmul: inner dimensions differ: [3, 4] x [5, 2]".
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad {
+
+/// Base of every exception tapegrad throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+/// Shapes that do not fit the op (mismatch, not broadcastable, wrong size).
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+/// Inputs of different dtypes, or a dtype the op does not take.
+class DtypeError : public Error {
+ public:
+  using Error::Error;
+};
+/// Misuse of the tape: backward without a gradient, through a freed graph, ...
+class GraphError : public Error {
+ public:
+  using Error::Error;
+};
+/// An index, axis or label outside its range.
+class IndexError : public Error {
+ public:
+  using Error::Error;
+};
+/// A value outside what the op accepts (non-integer label, negative size, ...).
+class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+/// A file that cannot be read or written, or whose bytes are not what they claim.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace tapegrad

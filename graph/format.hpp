@@ -1,0 +1,26 @@
+#pragma once
+// Printing tensors the way numpy does: nested brackets, aligned columns, long axes
+// summarised with "...", then dtype and shape.
+#include <ostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include <tapegrad/graph/tensor.hpp>
+
+namespace tapegrad {
+
+/// "tensor([[1.0000, 2.0000], ...], dtype=float32, shape=[2, 2])"; grad marks appended.
+std::string to_string(const Tensor& t);
+
+inline std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }
+
+}  // namespace tapegrad
+
+template <>
+struct fmt::formatter<tapegrad::Tensor> : fmt::formatter<std::string_view> {
+  template <class Ctx>
+  auto format(const tapegrad::Tensor& t, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(tapegrad::to_string(t), ctx);
+  }
+};

@@ -1,0 +1,66 @@
+#include <tapegrad/graph/kernels.hpp>
+
+namespace tapegrad::kernels {
+
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype())
+    throw DtypeError(fmt::format("{}: dtypes differ: {} {} and {} {}", op, dtype_name(a.dtype()),
+                                 shape_str(a.shape()), dtype_name(b.dtype()),
+                                 shape_str(b.shape())));
+}
+
+void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) throw Error(fmt::format("{}: tensor is undefined", op));
+}
+
+AxisSplit split_at(const Shape& shape, int axis) {
+  AxisSplit s;
+  for (int i = 0; i < static_cast<int>(shape.size()); ++i) {
+    if (i < axis) s.outer *= shape[i];
+    else if (i == axis) s.n = shape[i];
+    else s.inner *= shape[i];
+  }
+  return s;
+}
+
+Tensor sum_axis_keepdim(const Tensor& x, int axis) {
+  Shape out_shape = x.shape();
+  out_shape[axis] = 1;
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  const AxisSplit s = split_at(x.shape(), axis);
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    if (s.inner == 1) {
+      for (std::int64_t o = 0; o < s.outer; ++o) {
+        const T* row = px + o * s.n;
+        double acc = 0;  // a long row sums in double: float32 sums lose digits fast
+        for (std::int64_t k = 0; k < s.n; ++k) acc += row[k];
+        po[o] = static_cast<T>(acc);
+      }
+      return;
+    }
+    for (std::int64_t o = 0; o < s.outer; ++o) {
+      T* dst = po + o * s.inner;
+      for (std::int64_t i = 0; i < s.inner; ++i) dst[i] = 0;
+      for (std::int64_t k = 0; k < s.n; ++k) {
+        const T* src = px + (o * s.n + k) * s.inner;
+        for (std::int64_t i = 0; i < s.inner; ++i) dst[i] += src[i];
+      }
+    }
+  });
+  return out;
+}
+
+Tensor sum_all(const Tensor& x) {
+  Tensor out = Tensor::empty({}, x.dtype());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* px = x.data<T>();
+    double acc = 0;
+    for (std::int64_t i = 0; i < x.numel(); ++i) acc += px[i];
+    *out.data<T>() = static_cast<T>(acc);
+  });
+  return out;
+}
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,140 @@
+#pragma once
+// Element loops shared by the engine and the ops. Dispatch on dtype happens once
+// per call; the loops themselves are plain contiguous loops the compiler vectorizes.
+#include <cstdint>
+#include <vector>
+
+#include <tapegrad/graph/tensor.hpp>
+
+namespace tapegrad::kernels {
+
+/// Throws DtypeError naming `op` unless a and b have one dtype.
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+/// Throws Error naming `op` if t is undefined.
+void check_defined(const char* op, const Tensor& t);
+
+/// out = f(x) elementwise; f is called with the element type (write it generic).
+template <class F>
+Tensor map_unary(const Tensor& x, F f) {
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    const std::int64_t n = x.numel();
+    for (std::int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
+  });
+  return out;
+}
+
+/// out = f(a, b) elementwise, for two tensors of the same shape (no broadcasting).
+template <class F>
+Tensor map_same_shape(const Tensor& a, const Tensor& b, F f) {
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  dispatch(a.dtype(), [&]<class T>(T) {
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = out.data<T>();
+    const std::int64_t n = a.numel();
+    for (std::int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+  });
+  return out;
+}
+
+/// Walks out_shape in row-major order with a and b broadcast to it, calling
+/// f(a_elem, b_elem) -> out_elem. a_shape and b_shape must broadcast to out_shape.
+template <class T, class F>
+void broadcast_loop(const Shape& out_shape, const T* a, const Shape& a_shape, const T* b,
+                    const Shape& b_shape, T* out, F f) {
+  const std::size_t nd = out_shape.size();
+  const std::int64_t total = numel(out_shape);
+  if (total == 0) return;
+  if (nd == 0) {
+    out[0] = f(a[0], b[0]);
+    return;
+  }
+  // Strides of a and b aligned to out's axes; 0 where the input is broadcast.
+  auto aligned_strides = [&](const Shape& s) {
+    std::vector<std::int64_t> st(nd, 0);
+    std::int64_t step = 1;
+    for (std::size_t k = 0; k < s.size(); ++k) {
+      const std::size_t src = s.size() - 1 - k, dst = nd - 1 - k;
+      st[dst] = s[src] == 1 ? 0 : step;
+      step *= s[src];
+    }
+    return st;
+  };
+  const auto sa = aligned_strides(a_shape), sb = aligned_strides(b_shape);
+  const std::int64_t inner = out_shape[nd - 1];
+  const std::int64_t ia = sa[nd - 1], ib = sb[nd - 1];
+  const std::int64_t outer = total / inner;
+  std::vector<std::int64_t> idx(nd, 0);
+  std::int64_t off_a = 0, off_b = 0;
+  for (std::int64_t o = 0; o < outer; ++o) {
+    T* po = out + o * inner;
+    const T* pa = a + off_a;
+    const T* pb = b + off_b;
+    if (ia && ib) {
+      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], pb[j]);
+    } else if (ia) {
+      const T vb = *pb;
+      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], vb);
+    } else if (ib) {
+      const T va = *pa;
+      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(va, pb[j]);
+    } else {
+      const T v = f(*pa, *pb);
+      for (std::int64_t j = 0; j < inner; ++j) po[j] = v;
+    }
+    for (std::size_t d = nd - 1; d-- > 0;) {  // odometer over the outer axes
+      off_a += sa[d];
+      off_b += sb[d];
+      if (++idx[d] < out_shape[d]) break;
+      off_a -= sa[d] * out_shape[d];
+      off_b -= sb[d] * out_shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/// out = f(a, b) with numpy broadcasting; errors name `op`.
+template <class F>
+Tensor map_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_defined(op, a);
+  check_defined(op, b);
+  check_same_dtype(op, a, b);
+  if (a.shape() == b.shape()) return map_same_shape(a, b, f);
+  const Shape out_shape = broadcast_shapes(op, a.shape(), b.shape());
+  Tensor out = Tensor::empty(out_shape, a.dtype());
+  dispatch(a.dtype(), [&]<class T>(T) {
+    broadcast_loop(out_shape, a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<T>(), f);
+  });
+  return out;
+}
+
+/// a = f(a, b) in place, b broadcast to a's shape (a's shape must be the result's).
+template <class F>
+void update_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_defined(op, a);
+  check_defined(op, b);
+  check_same_dtype(op, a, b);
+  if (a.shape() != b.shape() && broadcast_shapes(op, a.shape(), b.shape()) != a.shape())
+    throw ShapeError(fmt::format("{}: cannot broadcast {} into the shape {} of the target", op,
+                                 shape_str(b.shape()), shape_str(a.shape())));
+  dispatch(a.dtype(), [&]<class T>(T) {
+    T* pa = a.data<T>();
+    broadcast_loop(a.shape(), pa, a.shape(), b.data<T>(), b.shape(), pa, f);
+  });
+}
+
+/// Splits shape at `axis` into (outer, n, inner) for axis-wise loops.
+struct AxisSplit {
+  std::int64_t outer = 1, n = 1, inner = 1;
+};
+AxisSplit split_at(const Shape& shape, int axis);
+
+/// Sum over one axis, keeping it as extent 1.
+Tensor sum_axis_keepdim(const Tensor& x, int axis);
+/// Sum of all elements, shape [].
+Tensor sum_all(const Tensor& x);
+
+}  // namespace tapegrad::kernels

@@ -1,0 +1,45 @@
+#pragma once
+// Seeded random numbers. Each thread has its own default generator, so two threads
+// training two models do not disturb each other's sequences.
+#include <cstdint>
+#include <random>
+
+#include <tapegrad/graph/tensor.hpp>
+
+namespace tapegrad {
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 5489u) : engine_(seed) {}
+  void seed(std::uint64_t s) { engine_.seed(s); }
+  std::mt19937_64& engine() { return engine_; }
+  /// Uniform in [0, 1).
+  double uniform();
+  /// Standard normal.
+  double normal();
+  /// Uniform integer in [low, high).
+  std::int64_t integer(std::int64_t low, std::int64_t high);
+  /// The whole state, as text: saving and restoring it resumes the sequence exactly.
+  std::string state() const;
+  void set_state(const std::string& state);
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+/// The calling thread's default generator.
+Generator& default_generator();
+/// Seeds the calling thread's default generator.
+void manual_seed(std::uint64_t seed);
+
+/// Uniform [0, 1) values.
+Tensor rand(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+/// Standard normal values.
+Tensor randn(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+/// Integers in [low, high) stored as floating values (labels are such tensors).
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dtype = float32,
+               Generator& gen = default_generator());
+/// A random permutation of 0 .. n-1.
+std::vector<std::int64_t> randperm(std::int64_t n, Generator& gen = default_generator());
+
+}  // namespace tapegrad

@@ -1,0 +1,55 @@
+#include <tapegrad/graph/shape.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+
+#include <tapegrad/graph/error.hpp>
+
+namespace tapegrad {
+
+std::int64_t numel(const Shape& shape) {
+  return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+}
+
+std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    // Align from the right; a missing leading axis counts as 1.
+    const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw ShapeError(fmt::format("{}: shapes cannot be broadcast together: {} and {}", op,
+                                   shape_str(a), shape_str(b)));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+int normalize_axis(const char* op, int axis, std::size_t ndim) {
+  const int n = static_cast<int>(ndim);
+  if (axis < -n || axis >= n)
+    throw IndexError(fmt::format("{}: axis {} is out of range for a tensor with {} dimensions", op,
+                                 axis, ndim));
+  return axis < 0 ? axis + n : axis;
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> s(shape.size());
+  std::int64_t step = 1;
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    s[i] = step;
+    step *= shape[i];
+  }
+  return s;
+}
+
+void check_shape(const char* op, const Shape& shape) {
+  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
+    throw ShapeError(fmt::format("{}: negative extent in shape {}", op, shape_str(shape)));
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,38 @@
+#pragma once
+// Raw element buffers. Buffers come from a per-thread reuse pool keyed by size, so
+// a training loop that makes the same shapes every step stops calling malloc after
+// its first step.
+#include <cstddef>
+#include <memory>
+
+namespace tapegrad {
+
+class Storage {
+ public:
+  /// A buffer of at least `bytes` bytes, 64-byte aligned, contents unspecified.
+  static std::shared_ptr<Storage> allocate(std::size_t bytes);
+
+  Storage(void* data, std::size_t bytes) : data_(data), bytes_(bytes) {}
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_;
+  std::size_t bytes_;
+};
+
+/// Statistics of the calling thread's buffer pool.
+struct PoolStats {
+  std::size_t cached_bytes = 0;  ///< bytes held for reuse
+  std::size_t hits = 0;          ///< allocations served from the pool
+  std::size_t misses = 0;        ///< allocations that went to the system
+};
+PoolStats pool_stats();
+/// Returns every cached buffer of the calling thread to the system.
+void empty_pool();
+
+}  // namespace tapegrad

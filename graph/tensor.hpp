@@ -1,0 +1,123 @@
+#pragma once
+// Tensor: the one type users see. A cheap handle (one shared pointer) to a dense,
+// row-major buffer with a shape and a dtype, and, when it takes part in autograd,
+// to its gradient and the node of the tape that produced it.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <tapegrad/graph/dtype.hpp>
+#include <tapegrad/graph/error.hpp>
+#include <tapegrad/graph/shape.hpp>
+#include <tapegrad/graph/storage.hpp>
+
+namespace tapegrad {
+
+struct AutogradMeta;
+class Tensor;
+
+/// What a Tensor handle points at. Users never touch it directly.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Dtype dtype = Dtype::float32;
+  std::int64_t numel = 0;
+  /// Null for plain data; set once the tensor requires grad or was computed from one.
+  std::shared_ptr<AutogradMeta> autograd;
+};
+
+class Tensor {
+ public:
+  /// An undefined tensor (no storage), as returned by grad() before any backward.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  /// A new tensor of `shape` with unspecified contents.
+  static Tensor empty(const Shape& shape, Dtype dtype = float32);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl().shape; }
+  /// Extent of one axis; negative axes count from the end.
+  std::int64_t size(int axis) const;
+  int dim() const { return static_cast<int>(impl().shape.size()); }
+  std::int64_t numel() const { return impl().numel; }
+  Dtype dtype() const { return impl().dtype; }
+
+  /// Typed pointer to the elements; throws DtypeError if T is not the dtype.
+  template <class T>
+  T* data() const {
+    if (dtype_of<T>() != dtype())
+      throw DtypeError(fmt::format("data: tensor is {}, not {}", dtype_name(dtype()),
+                                   dtype_name(dtype_of<T>())));
+    return static_cast<T*>(impl().storage->data());
+  }
+  void* raw_data() const { return impl().storage->data(); }
+
+  /// The value of a one-element tensor.
+  double item() const;
+  /// All elements, converted to double, in row-major order.
+  std::vector<double> to_vector() const;
+  /// Element at a multi-index (one index per axis), as double.
+  double at(std::initializer_list<std::int64_t> index) const;
+
+  // ---- autograd -------------------------------------------------------------
+  bool requires_grad() const;
+  /// Marks a leaf as a parameter whose gradient backward() fills.
+  Tensor& requires_grad_(bool on = true);
+  /// True for tensors not produced by a recorded op.
+  bool is_leaf() const;
+  /// The accumulated gradient (undefined until a backward reaches this tensor).
+  Tensor grad() const;
+  /// Replaces the accumulated gradient (e.g. by a loaded one).
+  void set_grad(const Tensor& grad);
+  /// Sets the accumulated gradient to zero, keeping its buffer.
+  void zero_grad();
+  /// Keeps the gradient of a non-leaf tensor after backward (leaves always keep theirs).
+  void retain_grad();
+  /// Backpropagates from a one-element tensor (seed gradient 1).
+  void backward(bool retain_graph = false) const;
+  /// Backpropagates `grad`, which has this tensor's shape and dtype.
+  void backward(const Tensor& grad, bool retain_graph = false) const;
+  /// Same data, cut from the tape: no grad, no history.
+  Tensor detach() const;
+  /// A deep copy of the data, without history.
+  Tensor clone() const;
+  /// This tensor's data converted to `dtype` (no history).
+  Tensor to(Dtype dtype) const;
+
+  // ---- in place, never recorded (optimizer updates, initialisation) ----------
+  Tensor& fill_(double value);
+  Tensor& mul_(double value);
+  Tensor& add_(double value);
+  /// this += alpha * other, with `other` broadcast to this tensor's shape.
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& copy_(const Tensor& other);
+
+  std::shared_ptr<TensorImpl> const& impl_ptr() const { return impl_; }
+  TensorImpl& impl() const;
+
+ private:
+  void check_inplace(const char* op) const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// ---- creation ------------------------------------------------------------
+Tensor zeros(const Shape& shape, Dtype dtype = float32);
+Tensor ones(const Shape& shape, Dtype dtype = float32);
+Tensor full(const Shape& shape, double value, Dtype dtype = float32);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+/// A tensor from row-major values; values.size() must equal numel(shape).
+Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype = float32);
+/// A float32 / float64 tensor copying `values`.
+Tensor from_data(std::span<const float> values, const Shape& shape);
+Tensor from_data(std::span<const double> values, const Shape& shape);
+/// A one-element tensor of shape [].
+Tensor scalar(double value, Dtype dtype = float32);
+/// [start, start + step, ...) below `stop`, shape [n].
+Tensor arange(double start, double stop, double step = 1.0, Dtype dtype = float32);
+/// The n x n identity.
+Tensor eye(std::int64_t n, Dtype dtype = float32);
+
+}  // namespace tapegrad

@@ -1,0 +1,11 @@
+#pragma once
+// tapegrad: reverse-mode automatic differentiation on a dynamic tape.
+// Include this one header and link tapegrad::tapegrad.
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/dtype.hpp>
+#include <tapegrad/graph/error.hpp>
+#include <tapegrad/graph/format.hpp>
+#include <tapegrad/graph/gradcheck.hpp>
+#include <tapegrad/graph/random.hpp>
+#include <tapegrad/graph/shape.hpp>
+#include <tapegrad/graph/tensor.hpp>

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapegrad builds and runs with, and says exactly what
+# it installs. Only missing packages are installed; as non-root it only reports.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # compiler and build
+  libopenblas-dev                    # cblas: every matrix product
+  libfmt-dev                         # every message and printout
+  librange-v3-dev                    # index and shape code
+  libboost-test-dev                  # Boost.Test: every test
+  zlib1g-dev                         # reading the .gz IDX files
+  libcli11-dev                       # command lines of the examples
+  dataset-fashion-mnist              # the real data (/usr/share/datasets/fashion-mnist)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "setup: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: installed: ${missing[*]}"
