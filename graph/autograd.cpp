@@ -64,15 +64,17 @@ void set_grad_enabled(bool enabled) { grad_mode = enabled; }
 
 std::int64_t live_nodes() { return node_count.load(); }
 
-bool should_record(std::initializer_list<const Tensor*> inputs) {
+bool should_record(std::span<const Tensor* const> inputs) {
   if (!grad_mode) return false;
   return std::any_of(inputs.begin(), inputs.end(),
                      [](const Tensor* t) { return t->defined() && t->requires_grad(); });
 }
 
-Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
+Tensor record(const char* name, Tensor result, std::span<const Tensor* const> inputs,
               BackwardFn backward) {
   if (!should_record(inputs)) return result;
+  if (inputs.size() > 32)
+    throw ValueError(fmt::format("{}: an op records at most 32 inputs, got {}", name, inputs.size()));
   auto node = std::make_shared<Node>();
   node_count.fetch_add(1, std::memory_order_relaxed);
   node->name = name;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <tapegrad/graph/tensor.hpp>
@@ -77,13 +78,21 @@ class EnableGradGuard {
 };
 
 /// True when an op on these inputs would be recorded.
-bool should_record(std::initializer_list<const Tensor*> inputs);
+bool should_record(std::span<const Tensor* const> inputs);
+inline bool should_record(std::initializer_list<const Tensor*> inputs) {
+  return should_record(std::span<const Tensor* const>(inputs.begin(), inputs.size()));
+}
 
 /// Records `result` as the output of op `name` on `inputs`, with its backward rule.
 /// Does nothing (and returns `result` as it is) unless should_record(inputs).
 /// The rule must capture only what it needs, and tensors it saves as detach()ed data.
-Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
+Tensor record(const char* name, Tensor result, std::span<const Tensor* const> inputs,
               BackwardFn backward);
+inline Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
+                     BackwardFn backward) {
+  return record(name, std::move(result),
+                std::span<const Tensor* const>(inputs.begin(), inputs.size()), std::move(backward));
+}
 
 /// Reduces a gradient of a broadcast result back to an input's shape by summing the
 /// broadcast axes: the single place where broadcasting is undone. Throws ShapeError

@@ -23,6 +23,20 @@ AxisSplit split_at(const Shape& shape, int axis) {
   return s;
 }
 
+Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
+  check_defined(op, x);
+  if (x.shape() == shape) return x;
+  if (x.shape().size() > shape.size() || broadcast_shapes(op, x.shape(), shape) != shape)
+    throw ShapeError(fmt::format("{}: cannot broadcast shape {} to {}", op, shape_str(x.shape()),
+                                 shape_str(shape)));
+  Tensor out = Tensor::empty(shape, x.dtype());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    broadcast_loop(shape, x.data<T>(), x.shape(), x.data<T>(), x.shape(), out.data<T>(),
+                   [](T v, T) { return v; });
+  });
+  return out;
+}
+
 Tensor sum_axis_keepdim(const Tensor& x, int axis) {
   Shape out_shape = x.shape();
   out_shape[axis] = 1;

@@ -132,6 +132,9 @@ struct AxisSplit {
 };
 AxisSplit split_at(const Shape& shape, int axis);
 
+/// x broadcast (copied) to `shape`; throws ShapeError naming `op` if it does not fit.
+Tensor expand(const Tensor& x, const Shape& shape, const char* op = "broadcast_to");
+
 /// Sum over one axis, keeping it as extent 1.
 Tensor sum_axis_keepdim(const Tensor& x, int axis);
 /// Sum of all elements, shape [].

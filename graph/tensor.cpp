@@ -86,7 +86,7 @@ Tensor Tensor::to(Dtype target) const {
   return out;
 }
 
-void Tensor::check_inplace(const char* op) const {
+void Tensor::check_mutable(const char* op) const {
   if (requires_grad() && grad_enabled())
     throw GraphError(fmt::format(
         "{}: in-place change of a tensor that requires grad, shape {}, while grad mode is on "
@@ -95,13 +95,13 @@ void Tensor::check_inplace(const char* op) const {
 }
 
 Tensor& Tensor::fill_(double value) {
-  check_inplace("fill_");
+  check_mutable("fill_");
   dispatch(dtype(), [&]<class T>(T) { std::fill_n(data<T>(), numel(), static_cast<T>(value)); });
   return *this;
 }
 
 Tensor& Tensor::mul_(double value) {
-  check_inplace("mul_");
+  check_mutable("mul_");
   dispatch(dtype(), [&]<class T>(T) {
     T* p = data<T>();
     const T v = static_cast<T>(value);
@@ -111,7 +111,7 @@ Tensor& Tensor::mul_(double value) {
 }
 
 Tensor& Tensor::add_(double value) {
-  check_inplace("add_");
+  check_mutable("add_");
   dispatch(dtype(), [&]<class T>(T) {
     T* p = data<T>();
     const T v = static_cast<T>(value);
@@ -121,7 +121,7 @@ Tensor& Tensor::add_(double value) {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  check_inplace("add_");
+  check_mutable("add_");
   if (alpha == 1.0) {
     kernels::update_binary("add_", *this, other, [](auto x, auto y) { return x + y; });
   } else {
@@ -134,7 +134,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 }
 
 Tensor& Tensor::copy_(const Tensor& other) {
-  check_inplace("copy_");
+  check_mutable("copy_");
   kernels::update_binary("copy_", *this, other, [](auto, auto y) { return y; });
   return *this;
 }

@@ -94,11 +94,14 @@ class Tensor {
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& copy_(const Tensor& other);
 
+  /// Throws GraphError naming `op` if this tensor requires grad while grad mode is on:
+  /// changing it in place would corrupt the tape.
+  void check_mutable(const char* op) const;
+
   std::shared_ptr<TensorImpl> const& impl_ptr() const { return impl_; }
   TensorImpl& impl() const;
 
  private:
-  void check_inplace(const char* op) const;
   std::shared_ptr<TensorImpl> impl_;
 };
 

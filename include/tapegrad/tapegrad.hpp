@@ -9,3 +9,10 @@
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/shape.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/ops/loss.hpp>
+#include <tapegrad/ops/reduction.hpp>
+#include <tapegrad/ops/shape_ops.hpp>

@@ -1,0 +1,223 @@
+#include <tapegrad/ops/shape_ops.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/kernels.hpp>
+
+namespace tapegrad {
+namespace {
+
+// Copies, for each of `outer` blocks, `count` runs of `run` elements (element size
+// `bytes`): the shape of every slice/concat along one axis of a row-major tensor.
+void copy_blocks(const void* src, std::int64_t src_block, void* dst, std::int64_t dst_block,
+                 std::int64_t outer, std::int64_t run, std::size_t bytes) {
+  auto* s = static_cast<const char*>(src);
+  auto* d = static_cast<char*>(dst);
+  for (std::int64_t o = 0; o < outer; ++o)
+    std::memcpy(d + o * dst_block * bytes, s + o * src_block * bytes, run * bytes);
+}
+
+std::int64_t wrap(std::int64_t i, std::int64_t n) { return i < 0 ? i + n : i; }
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, Shape shape) {
+  kernels::check_defined("reshape", x);
+  const auto inferred = std::count(shape.begin(), shape.end(), -1);
+  if (inferred > 1)
+    throw ShapeError(fmt::format("reshape: more than one -1 in {}", shape_str(shape)));
+  if (inferred == 1) {
+    auto it = std::find(shape.begin(), shape.end(), -1);
+    *it = 1;
+    const std::int64_t rest = numel(shape);
+    if (rest == 0 || x.numel() % rest != 0)
+      throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {}",
+                                   shape_str(x.shape()), x.numel(), shape_str(shape)));
+    *it = x.numel() / rest;
+  }
+  check_shape("reshape", shape);
+  if (numel(shape) != x.numel())
+    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {} ({} elements)",
+                                 shape_str(x.shape()), x.numel(), shape_str(shape), numel(shape)));
+  Tensor out = x.detach();
+  out.impl().shape = shape;
+  return record("reshape", out, {&x}, [from = x.shape()](const Tensor& g, Needs) {
+    return Grads{reshape(g, from)};
+  });
+}
+
+Tensor flatten(const Tensor& x) {
+  kernels::check_defined("flatten", x);
+  return reshape(x, {x.numel()});
+}
+
+Tensor transpose(const Tensor& x) {
+  kernels::check_defined("transpose", x);
+  if (x.dim() != 2)
+    throw ShapeError(fmt::format("transpose: needs a 2-D tensor, got {} (use transpose(x, a, b))",
+                                 shape_str(x.shape())));
+  return transpose(x, 0, 1);
+}
+
+Tensor transpose(const Tensor& x, int axis0, int axis1) {
+  kernels::check_defined("transpose", x);
+  const std::size_t nd = x.shape().size();
+  axis0 = normalize_axis("transpose", axis0, nd);
+  axis1 = normalize_axis("transpose", axis1, nd);
+  Shape shape = x.shape();
+  std::swap(shape[axis0], shape[axis1]);
+  Tensor out = Tensor::empty(shape, x.dtype());
+  // Walk the output in order; the source stride of each output axis is the input's
+  // stride of the axis it came from.
+  auto in_strides = strides_of(x.shape());
+  std::swap(in_strides[axis0], in_strides[axis1]);
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    if (nd == 2) {  // blocked, for the cache
+      const std::int64_t r = shape[0], c = shape[1];
+      constexpr std::int64_t B = 32;
+      for (std::int64_t i0 = 0; i0 < r; i0 += B)
+        for (std::int64_t j0 = 0; j0 < c; j0 += B)
+          for (std::int64_t i = i0; i < std::min(r, i0 + B); ++i)
+            for (std::int64_t j = j0; j < std::min(c, j0 + B); ++j)
+              dst[i * c + j] = src[i * in_strides[0] + j * in_strides[1]];
+      return;
+    }
+    std::vector<std::int64_t> idx(nd, 0);
+    std::int64_t off = 0;
+    for (std::int64_t k = 0; k < out.numel(); ++k) {
+      dst[k] = src[off];
+      for (std::size_t d = nd; d-- > 0;) {
+        off += in_strides[d];
+        if (++idx[d] < shape[d]) break;
+        off -= in_strides[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
+  });
+  return record("transpose", out, {&x}, [axis0, axis1](const Tensor& g, Needs) {
+    return Grads{transpose(g, axis0, axis1)};
+  });
+}
+
+Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end) {
+  kernels::check_defined("slice", x);
+  axis = normalize_axis("slice", axis, x.shape().size());
+  const std::int64_t n = x.size(axis);
+  begin = wrap(begin, n);
+  end = wrap(end, n);
+  if (begin < 0 || end > n || begin > end)
+    throw IndexError(fmt::format("slice: [{}, {}) is out of range for axis {} of shape {}", begin,
+                                 end, axis, shape_str(x.shape())));
+  Shape shape = x.shape();
+  shape[axis] = end - begin;
+  Tensor out = Tensor::empty(shape, x.dtype());
+  const kernels::AxisSplit s = kernels::split_at(x.shape(), axis);
+  const std::size_t bytes = dtype_size(x.dtype());
+  copy_blocks(static_cast<const char*>(x.raw_data()) + begin * s.inner * bytes, s.n * s.inner,
+              out.raw_data(), (end - begin) * s.inner, s.outer, (end - begin) * s.inner, bytes);
+  if (!should_record({&x})) return out;
+  return record("slice", out, {&x}, [from = x.shape(), axis, begin, end, s](const Tensor& g, Needs) {
+    // Scatter the gradient back into zeros at the slice's place.
+    Tensor dx = zeros(from, g.dtype());
+    const std::size_t bytes = dtype_size(g.dtype());
+    copy_blocks(g.raw_data(), (end - begin) * s.inner,
+                static_cast<char*>(dx.raw_data()) + begin * s.inner * bytes, s.n * s.inner,
+                s.outer, (end - begin) * s.inner, bytes);
+    return Grads{dx};
+  });
+}
+
+Tensor select(const Tensor& x, int axis, std::int64_t index) {
+  kernels::check_defined("select", x);
+  axis = normalize_axis("select", axis, x.shape().size());
+  const std::int64_t n = x.size(axis);
+  if (index < -n || index >= n)
+    throw IndexError(fmt::format("select: index {} is out of range for axis {} of shape {}", index,
+                                 axis, shape_str(x.shape())));
+  index = wrap(index, n);
+  Shape shape = x.shape();
+  shape.erase(shape.begin() + axis);
+  return reshape(slice(x, axis, index, index + 1), shape);
+}
+
+Tensor index_select(const Tensor& x, int axis, const std::vector<std::int64_t>& indices) {
+  kernels::check_defined("index_select", x);
+  axis = normalize_axis("index_select", axis, x.shape().size());
+  const std::int64_t n = x.size(axis);
+  for (std::int64_t i : indices)
+    if (i < 0 || i >= n)
+      throw IndexError(fmt::format("index_select: index {} is out of range for axis {} of shape {}",
+                                   i, axis, shape_str(x.shape())));
+  Shape shape = x.shape();
+  shape[axis] = static_cast<std::int64_t>(indices.size());
+  Tensor out = Tensor::empty(shape, x.dtype());
+  const kernels::AxisSplit s = kernels::split_at(x.shape(), axis);
+  const auto k = static_cast<std::int64_t>(indices.size());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    for (std::int64_t o = 0; o < s.outer; ++o)
+      for (std::int64_t j = 0; j < k; ++j)
+        std::copy_n(src + (o * s.n + indices[j]) * s.inner, s.inner, dst + (o * k + j) * s.inner);
+  });
+  if (!should_record({&x})) return out;
+  return record("index_select", out, {&x}, [from = x.shape(), indices, s, k](const Tensor& g, Needs) {
+    Tensor dx = zeros(from, g.dtype());
+    dispatch(g.dtype(), [&]<class T>(T) {
+      const T* pg = g.data<T>();
+      T* pd = dx.data<T>();
+      for (std::int64_t o = 0; o < s.outer; ++o)
+        for (std::int64_t j = 0; j < k; ++j)
+          for (std::int64_t i = 0; i < s.inner; ++i)
+            pd[(o * s.n + indices[j]) * s.inner + i] += pg[(o * k + j) * s.inner + i];
+    });
+    return Grads{dx};
+  });
+}
+
+Tensor concat(const std::vector<Tensor>& xs, int axis) {
+  if (xs.empty()) throw ValueError("concat: no tensors to join");
+  for (const Tensor& x : xs) kernels::check_defined("concat", x);
+  const Tensor& first = xs.front();
+  axis = normalize_axis("concat", axis, first.shape().size());
+  Shape shape = first.shape();
+  shape[axis] = 0;
+  for (const Tensor& x : xs) {
+    kernels::check_same_dtype("concat", first, x);
+    Shape a = x.shape(), b = first.shape();
+    if (a.size() != b.size() || (a[axis] = 0, b[axis] = 0, a != b))
+      throw ShapeError(fmt::format("concat: shapes {} and {} differ outside axis {}",
+                                   shape_str(first.shape()), shape_str(x.shape()), axis));
+    shape[axis] += x.size(axis);
+  }
+  std::vector<const Tensor*> ins;
+  for (const Tensor& x : xs) ins.push_back(&x);
+  const bool recording = should_record(ins);
+  Tensor out = Tensor::empty(shape, first.dtype());
+  const kernels::AxisSplit s = kernels::split_at(shape, axis);
+  const std::size_t bytes = dtype_size(first.dtype());
+  std::int64_t at = 0;
+  std::vector<std::int64_t> starts;
+  for (const Tensor& x : xs) {
+    starts.push_back(at);
+    const std::int64_t len = x.size(axis);
+    copy_blocks(x.raw_data(), len * s.inner, static_cast<char*>(out.raw_data()) + at * s.inner * bytes,
+                s.n * s.inner, s.outer, len * s.inner, bytes);
+    at += len;
+  }
+  if (!recording) return out;
+  std::vector<std::int64_t> lengths;
+  for (const Tensor& x : xs) lengths.push_back(x.size(axis));
+  return record("concat", out, ins, [axis, starts, lengths](const Tensor& g, Needs needs) {
+    Grads grads(starts.size());
+    for (std::size_t i = 0; i < starts.size(); ++i)
+      if (needs[i]) grads[i] = slice(g, axis, starts[i], starts[i] + lengths[i]);
+    return grads;
+  });
+}
+
+}  // namespace tapegrad
