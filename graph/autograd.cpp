@@ -1,4 +1,5 @@
 #include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -21,17 +22,24 @@ thread_local std::vector<std::shared_ptr<AutogradMeta>>* graveyard = nullptr;
 AutogradMeta& meta_of(const Tensor& t) {
   auto& impl = t.impl();
   if (!impl.autograd) {
-    impl.autograd = std::make_shared<AutogradMeta>();
+    impl.autograd = detail::make_pooled<AutogradMeta>();
     impl.autograd->shape = impl.shape;
     impl.autograd->dtype = impl.dtype;
   }
   return *impl.autograd;
 }
 
+// True when nothing but `t` refers to its buffer: it may be adopted or changed.
+bool sole_owner(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.impl().storage.use_count() == 1;
+}
+
 // Adds `g` into a leaf's (or retained) gradient, which this engine owns.
-void accumulate_into(Tensor& slot, const Tensor& g) {
+void accumulate_into(Tensor& slot, Tensor&& g) {
   if (!slot.defined()) {
-    slot = g.clone();  // g may be shared with other consumers: never alias it
+    // A fresh buffer nobody else holds (matmul's dW, say) is adopted as it is;
+    // one that is shared with other consumers is copied, never aliased.
+    slot = sole_owner(g) ? std::move(g) : g.clone();
   } else {
     NoGradGuard no_grad;
     slot.add_(g);
@@ -75,7 +83,7 @@ Tensor record(const char* name, Tensor result, std::span<const Tensor* const> in
   if (!should_record(inputs)) return result;
   if (inputs.size() > 32)
     throw ValueError(fmt::format("{}: an op records at most 32 inputs, got {}", name, inputs.size()));
-  auto node = std::make_shared<Node>();
+  auto node = detail::make_pooled<Node>();
   node_count.fetch_add(1, std::memory_order_relaxed);
   node->name = name;
   node->seq = next_seq.fetch_add(1, std::memory_order_relaxed);
@@ -182,7 +190,7 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
   NoGradGuard no_grad;  // backward rules use ordinary ops; nothing they do is recorded
   AutogradMeta& root = *impl().autograd;
   if (!root.grad_fn) {
-    accumulate_into(root.grad, seed);
+    accumulate_into(root.grad, std::move(seed));
     return;
   }
 
@@ -209,7 +217,7 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
     Node& node = *m.grad_fn;
     Tensor g = std::move(m.pending);
     m.pending = Tensor();
-    if (m.retains_grad) accumulate_into(m.grad, g);
+    if (m.retains_grad) accumulate_into(m.grad, Tensor(g));
     if (node.released)
       throw GraphError(fmt::format(
           "backward: the graph through '{}' was already freed by an earlier backward; call "
@@ -228,19 +236,21 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
       if (!in) continue;
       if (i >= grads.size() || !grads[i].defined())
         throw GraphError(fmt::format("backward: '{}' gave no gradient for its input {}", node.name, i));
-      Tensor gi = sum_to(grads[i], in->shape, node.name);
+      Tensor gi = std::move(grads[i]);
+      if (gi.shape() != in->shape) gi = sum_to(gi, in->shape, node.name);
       if (gi.dtype() != in->dtype)
         throw DtypeError(fmt::format("backward: '{}' gave a {} gradient for a {} input", node.name,
                                      dtype_name(gi.dtype()), dtype_name(in->dtype)));
       if (!in->grad_fn) {
-        accumulate_into(in->grad, gi);
+        accumulate_into(in->grad, std::move(gi));
       } else if (!in->pending.defined()) {
         in->pending = std::move(gi);
         visited.push_back(in);
         ready.push(in.get());
       } else {
-        // A second consumer: sum out of place, since the first may be shared.
-        in->pending = kernels::map_same_shape(in->pending, gi, [](auto a, auto b) { return a + b; });
+        // A second consumer: sum in place only into a buffer nobody else holds.
+        if (sole_owner(in->pending)) in->pending.add_(gi);
+        else in->pending = kernels::map_same_shape(in->pending, gi, [](auto a, auto b) { return a + b; });
       }
     }
   }

@@ -1,4 +1,5 @@
 #include <tapegrad/graph/storage.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 
 #include <cstdlib>
 #include <new>
@@ -62,7 +63,7 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t bytes) {
     data = std::aligned_alloc(kAlign, size);
     if (!data) throw std::bad_alloc();
   }
-  return std::make_shared<Storage>(data, size);
+  return detail::make_pooled<Storage>(data, size);
 }
 
 Storage::~Storage() {

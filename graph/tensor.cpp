@@ -1,4 +1,5 @@
 #include <tapegrad/graph/tensor.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,7 @@ namespace tapegrad {
 
 Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
   check_shape("empty", shape);
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = detail::make_pooled<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
   impl->numel = tapegrad::numel(shape);
@@ -59,7 +60,7 @@ double Tensor::at(std::initializer_list<std::int64_t> index) const {
 }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = detail::make_pooled<TensorImpl>();
   impl->storage = this->impl().storage;
   impl->shape = shape();
   impl->dtype = dtype();

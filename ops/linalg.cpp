@@ -2,10 +2,47 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 
 namespace tapegrad {
+namespace {
+
+template <class T>
+void gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, T alpha, const T* a, blasint lda,
+          const T* x, blasint incx, T beta, T* y, blasint incy) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
+  else
+    cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
+}
+
+// C (n, m) with n == 1 or m == 1, as one matrix-vector product. For m == 1,
+// C[:, 0] = op(A) (n, k) times op(B)[:, 0]; for n == 1, C[0, :] = op(B)^T (m, k)
+// times op(A)[0, :]. The vector's stride follows from its storage and flag.
+void gemv_path(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t n,
+               std::int64_t m, double alpha, double beta) {
+  dispatch(a.dtype(), [&]<class T>(T) {
+    const auto lda = static_cast<blasint>(a.size(1)), ldb = static_cast<blasint>(b.size(1));
+    if (m == 1) {
+      // op(B)[:, 0]: column 0 of B (stride ldb), or row 0 of B when transposed (stride 1).
+      const blasint incx = tb ? 1 : ldb;
+      gemv<T>(ta ? CblasTrans : CblasNoTrans, static_cast<blasint>(a.size(0)),
+              static_cast<blasint>(a.size(1)), static_cast<T>(alpha), a.data<T>(), lda,
+              b.data<T>(), incx, static_cast<T>(beta), c.data<T>(), 1);
+    } else {
+      // C[0, :] = op(A)[0, :] op(B) = op(B)^T op(A)[0, :]^T.
+      const blasint incx = ta ? lda : 1;
+      gemv<T>(tb ? CblasNoTrans : CblasTrans, static_cast<blasint>(b.size(0)),
+              static_cast<blasint>(b.size(1)), static_cast<T>(alpha), b.data<T>(), ldb,
+              a.data<T>(), incx, static_cast<T>(beta), c.data<T>(), 1);
+    }
+  });
+}
+
+}  // namespace
 
 void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, Tensor& c,
           double alpha, double beta) {
@@ -25,6 +62,10 @@ void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, 
   if (n == 0 || m == 0) return;
   if (k == 0) {  // an empty sum: C = beta * C
     beta == 0.0 ? c.fill_(0.0) : c.mul_(beta);
+    return;
+  }
+  if (n == 1 || m == 1) {  // a matrix-vector product: gemv reads the matrix once, unpacked
+    gemv_path(a, transpose_a, b, transpose_b, c, n, m, alpha, beta);
     return;
   }
   const auto ta = transpose_a ? CblasTrans : CblasNoTrans;
