@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
@@ -39,7 +40,7 @@ using Grads = std::vector<Tensor>;
 /// An op's backward rule: upstream gradient (the output's shape) -> input gradients.
 using BackwardFn = std::function<Grads(const Tensor& grad, Needs needs)>;
 
-struct Node {
+struct TAPEGRAD_API Node {
   const char* name = "";
   std::uint64_t seq = 0;  ///< place on the tape; inputs always have smaller ones
   /// Autograd state of each input, null where the input needs no grad.
@@ -50,8 +51,8 @@ struct Node {
 };
 
 /// True when ops record (thread-local; on by default).
-bool grad_enabled();
-void set_grad_enabled(bool enabled);
+TAPEGRAD_API bool grad_enabled();
+TAPEGRAD_API void set_grad_enabled(bool enabled);
 
 /// Turns recording off for its scope, on this thread.
 class NoGradGuard {
@@ -78,7 +79,7 @@ class EnableGradGuard {
 };
 
 /// True when an op on these inputs would be recorded.
-bool should_record(std::span<const Tensor* const> inputs);
+TAPEGRAD_API bool should_record(std::span<const Tensor* const> inputs);
 inline bool should_record(std::initializer_list<const Tensor*> inputs) {
   return should_record(std::span<const Tensor* const>(inputs.begin(), inputs.size()));
 }
@@ -86,8 +87,8 @@ inline bool should_record(std::initializer_list<const Tensor*> inputs) {
 /// Records `result` as the output of op `name` on `inputs`, with its backward rule.
 /// Does nothing (and returns `result` as it is) unless should_record(inputs).
 /// The rule must capture only what it needs, and tensors it saves as detach()ed data.
-Tensor record(const char* name, Tensor result, std::span<const Tensor* const> inputs,
-              BackwardFn backward);
+TAPEGRAD_API Tensor record(const char* name, Tensor result,
+                           std::span<const Tensor* const> inputs, BackwardFn backward);
 inline Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
                      BackwardFn backward) {
   return record(name, std::move(result),
@@ -97,9 +98,9 @@ inline Tensor record(const char* name, Tensor result, std::initializer_list<cons
 /// Reduces a gradient of a broadcast result back to an input's shape by summing the
 /// broadcast axes: the single place where broadcasting is undone. Throws ShapeError
 /// naming `op` if `shape` does not broadcast to grad's shape.
-Tensor sum_to(const Tensor& grad, const Shape& shape, const char* op = "sum_to");
+TAPEGRAD_API Tensor sum_to(const Tensor& grad, const Shape& shape, const char* op = "sum_to");
 
 /// Number of nodes alive on this process (for leak tests).
-std::int64_t live_nodes();
+TAPEGRAD_API std::int64_t live_nodes();
 
 }  // namespace tapegrad

@@ -4,40 +4,42 @@
 #include <stdexcept>
 #include <string>
 
+#include <tapegrad/graph/export.hpp>
+
 namespace tapegrad {
 
 /// Base of every exception tapegrad throws.
-class Error : public std::runtime_error {
+class TAPEGRAD_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 /// Shapes that do not fit the op (mismatch, not broadcastable, wrong size).
-class ShapeError : public Error {
+class TAPEGRAD_API ShapeError : public Error {
  public:
   using Error::Error;
 };
 /// Inputs of different dtypes, or a dtype the op does not take.
-class DtypeError : public Error {
+class TAPEGRAD_API DtypeError : public Error {
  public:
   using Error::Error;
 };
 /// Misuse of the tape: backward without a gradient, through a freed graph, ...
-class GraphError : public Error {
+class TAPEGRAD_API GraphError : public Error {
  public:
   using Error::Error;
 };
 /// An index, axis or label outside its range.
-class IndexError : public Error {
+class TAPEGRAD_API IndexError : public Error {
  public:
   using Error::Error;
 };
 /// A value outside what the op accepts (non-integer label, negative size, ...).
-class ValueError : public Error {
+class TAPEGRAD_API ValueError : public Error {
  public:
   using Error::Error;
 };
 /// A file that cannot be read or written, or whose bytes are not what they claim.
-class IoError : public Error {
+class TAPEGRAD_API IoError : public Error {
  public:
   using Error::Error;
 };

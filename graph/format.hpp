@@ -6,12 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// "tensor([[1.0000, 2.0000], ...], dtype=float32, shape=[2, 2])"; grad marks appended.
-std::string to_string(const Tensor& t);
+TAPEGRAD_API std::string to_string(const Tensor& t);
 
 inline std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
@@ -33,7 +34,8 @@ struct GradcheckResult {
 /// an element far below the check's scale is judged against that scale. When every
 /// gradient is exactly zero, the relative error is 0/0 and the check fails: it would
 /// prove nothing.
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                          const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+TAPEGRAD_API GradcheckResult gradcheck(
+    const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+    const GradcheckOptions& options = {});
 
 }  // namespace tapegrad

@@ -4,14 +4,15 @@
 #include <cstdint>
 #include <vector>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad::kernels {
 
 /// Throws DtypeError naming `op` unless a and b have one dtype.
-void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+TAPEGRAD_API void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 /// Throws Error naming `op` if t is undefined.
-void check_defined(const char* op, const Tensor& t);
+TAPEGRAD_API void check_defined(const char* op, const Tensor& t);
 
 /// out = f(x) elementwise; f is called with the element type (write it generic).
 template <class F>
@@ -130,14 +131,14 @@ void update_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
 struct AxisSplit {
   std::int64_t outer = 1, n = 1, inner = 1;
 };
-AxisSplit split_at(const Shape& shape, int axis);
+TAPEGRAD_API AxisSplit split_at(const Shape& shape, int axis);
 
 /// x broadcast (copied) to `shape`; throws ShapeError naming `op` if it does not fit.
-Tensor expand(const Tensor& x, const Shape& shape, const char* op = "broadcast_to");
+TAPEGRAD_API Tensor expand(const Tensor& x, const Shape& shape, const char* op = "broadcast_to");
 
 /// Sum over one axis, keeping it as extent 1.
-Tensor sum_axis_keepdim(const Tensor& x, int axis);
+TAPEGRAD_API Tensor sum_axis_keepdim(const Tensor& x, int axis);
 /// Sum of all elements, shape [].
-Tensor sum_all(const Tensor& x);
+TAPEGRAD_API Tensor sum_all(const Tensor& x);
 
 }  // namespace tapegrad::kernels

@@ -4,11 +4,12 @@
 #include <cstdint>
 #include <random>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
-class Generator {
+class TAPEGRAD_API Generator {
  public:
   explicit Generator(std::uint64_t seed = 5489u) : engine_(seed) {}
   void seed(std::uint64_t s) { engine_.seed(s); }
@@ -28,18 +29,21 @@ class Generator {
 };
 
 /// The calling thread's default generator.
-Generator& default_generator();
+TAPEGRAD_API Generator& default_generator();
 /// Seeds the calling thread's default generator.
-void manual_seed(std::uint64_t seed);
+TAPEGRAD_API void manual_seed(std::uint64_t seed);
 
 /// Uniform [0, 1) values.
-Tensor rand(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+TAPEGRAD_API Tensor rand(const Shape& shape, Dtype dtype = float32,
+                         Generator& gen = default_generator());
 /// Standard normal values.
-Tensor randn(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+TAPEGRAD_API Tensor randn(const Shape& shape, Dtype dtype = float32,
+                          Generator& gen = default_generator());
 /// Integers in [low, high) stored as floating values (labels are such tensors).
-Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dtype = float32,
-               Generator& gen = default_generator());
+TAPEGRAD_API Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape,
+                            Dtype dtype = float32, Generator& gen = default_generator());
 /// A random permutation of 0 .. n-1.
-std::vector<std::int64_t> randperm(std::int64_t n, Generator& gen = default_generator());
+TAPEGRAD_API std::vector<std::int64_t> randperm(std::int64_t n,
+                                                Generator& gen = default_generator());
 
 }  // namespace tapegrad

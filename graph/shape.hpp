@@ -7,26 +7,28 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <tapegrad/graph/export.hpp>
+
 namespace tapegrad {
 
 using Shape = std::vector<std::int64_t>;
 
 /// Number of elements of a shape; 1 for the scalar shape [].
-std::int64_t numel(const Shape& shape);
+TAPEGRAD_API std::int64_t numel(const Shape& shape);
 
 /// "[3, 4]": how every message writes a shape.
-std::string shape_str(const Shape& shape);
+TAPEGRAD_API std::string shape_str(const Shape& shape);
 
 /// numpy broadcasting of two shapes; throws ShapeError naming `op` if they do not fit.
-Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+TAPEGRAD_API Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
 /// Maps a possibly negative axis into [0, ndim); throws IndexError naming `op`.
-int normalize_axis(const char* op, int axis, std::size_t ndim);
+TAPEGRAD_API int normalize_axis(const char* op, int axis, std::size_t ndim);
 
 /// Row-major strides (in elements) of a shape.
-std::vector<std::int64_t> strides_of(const Shape& shape);
+TAPEGRAD_API std::vector<std::int64_t> strides_of(const Shape& shape);
 
 /// Checks every extent is non-negative; throws ShapeError naming `op`.
-void check_shape(const char* op, const Shape& shape);
+TAPEGRAD_API void check_shape(const char* op, const Shape& shape);
 
 }  // namespace tapegrad

@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <memory>
 
+#include <tapegrad/graph/export.hpp>
+
 namespace tapegrad {
 
-class Storage {
+class TAPEGRAD_API Storage {
  public:
   /// A buffer of at least `bytes` bytes, 64-byte aligned, contents unspecified.
   static std::shared_ptr<Storage> allocate(std::size_t bytes);
@@ -31,8 +33,8 @@ struct PoolStats {
   std::size_t hits = 0;          ///< allocations served from the pool
   std::size_t misses = 0;        ///< allocations that went to the system
 };
-PoolStats pool_stats();
+TAPEGRAD_API PoolStats pool_stats();
 /// Returns every cached buffer of the calling thread to the system.
-void empty_pool();
+TAPEGRAD_API void empty_pool();
 
 }  // namespace tapegrad

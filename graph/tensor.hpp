@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/dtype.hpp>
 #include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/shape.hpp>
@@ -27,7 +28,7 @@ struct TensorImpl {
   std::shared_ptr<AutogradMeta> autograd;
 };
 
-class Tensor {
+class TAPEGRAD_API Tensor {
  public:
   /// An undefined tensor (no storage), as returned by grad() before any backward.
   Tensor() = default;
@@ -106,21 +107,22 @@ class Tensor {
 };
 
 // ---- creation ------------------------------------------------------------
-Tensor zeros(const Shape& shape, Dtype dtype = float32);
-Tensor ones(const Shape& shape, Dtype dtype = float32);
-Tensor full(const Shape& shape, double value, Dtype dtype = float32);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
+TAPEGRAD_API Tensor zeros(const Shape& shape, Dtype dtype = float32);
+TAPEGRAD_API Tensor ones(const Shape& shape, Dtype dtype = float32);
+TAPEGRAD_API Tensor full(const Shape& shape, double value, Dtype dtype = float32);
+TAPEGRAD_API Tensor zeros_like(const Tensor& t);
+TAPEGRAD_API Tensor ones_like(const Tensor& t);
 /// A tensor from row-major values; values.size() must equal numel(shape).
-Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype = float32);
+TAPEGRAD_API Tensor tensor(const std::vector<double>& values, const Shape& shape,
+                           Dtype dtype = float32);
 /// A float32 / float64 tensor copying `values`.
-Tensor from_data(std::span<const float> values, const Shape& shape);
-Tensor from_data(std::span<const double> values, const Shape& shape);
+TAPEGRAD_API Tensor from_data(std::span<const float> values, const Shape& shape);
+TAPEGRAD_API Tensor from_data(std::span<const double> values, const Shape& shape);
 /// A one-element tensor of shape [].
-Tensor scalar(double value, Dtype dtype = float32);
+TAPEGRAD_API Tensor scalar(double value, Dtype dtype = float32);
 /// [start, start + step, ...) below `stop`, shape [n].
-Tensor arange(double start, double stop, double step = 1.0, Dtype dtype = float32);
+TAPEGRAD_API Tensor arange(double start, double stop, double step = 1.0, Dtype dtype = float32);
 /// The n x n identity.
-Tensor eye(std::int64_t n, Dtype dtype = float32);
+TAPEGRAD_API Tensor eye(std::int64_t n, Dtype dtype = float32);
 
 }  // namespace tapegrad

@@ -1,23 +1,24 @@
 #pragma once
 // Activation functions of the course, and softmax along an axis.
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// 1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s).
-Tensor sigmoid(const Tensor& x);
+TAPEGRAD_API Tensor sigmoid(const Tensor& x);
 /// tanh(x). d/dx = 1 - t^2.
-Tensor tanh(const Tensor& x);
+TAPEGRAD_API Tensor tanh(const Tensor& x);
 /// max(x, 0). d/dx = 1 where x > 0, else 0.
-Tensor relu(const Tensor& x);
+TAPEGRAD_API Tensor relu(const Tensor& x);
 /// x where x > 0, else slope * x. d/dx = 1 or slope.
-Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+TAPEGRAD_API Tensor leaky_relu(const Tensor& x, double slope = 0.01);
 /// e^x / sum(e^x) along `axis` (shifted by the max: no overflow).
 /// d/dx = s * (g - sum(g * s, axis)).
-Tensor softmax(const Tensor& x, int axis);
+TAPEGRAD_API Tensor softmax(const Tensor& x, int axis);
 /// log(softmax(x)) along `axis`, computed as x - max - log(sum(e^(x - max))).
 /// d/dx = g - softmax(x) * sum(g, axis).
-Tensor log_softmax(const Tensor& x, int axis);
+TAPEGRAD_API Tensor log_softmax(const Tensor& x, int axis);
 
 namespace detail {
 /// log_softmax's values, never recorded: the kernel the fused losses share.

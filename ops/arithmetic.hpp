@@ -1,37 +1,38 @@
 #pragma once
 // Elementwise arithmetic with numpy broadcasting, and comparisons to masks.
 // Gradients of broadcast inputs are reduced to their shapes by the engine (sum_to).
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// a + b, broadcasting. d/da = 1, d/db = 1.
-Tensor add(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor add(const Tensor& a, const Tensor& b);
 /// a - b, broadcasting. d/da = 1, d/db = -1.
-Tensor sub(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor sub(const Tensor& a, const Tensor& b);
 /// a * b, broadcasting. d/da = b, d/db = a.
-Tensor mul(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor mul(const Tensor& a, const Tensor& b);
 /// a / b, broadcasting. d/da = 1/b, d/db = -a/b^2.
-Tensor div(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor div(const Tensor& a, const Tensor& b);
 /// -x.
-Tensor neg(const Tensor& x);
+TAPEGRAD_API Tensor neg(const Tensor& x);
 
 /// x + s, x * s, s - x, s / x ... with a scalar s (no broadcasting needed).
-Tensor add(const Tensor& x, double s);
-Tensor mul(const Tensor& x, double s);
-Tensor sub(double s, const Tensor& x);
-Tensor div(double s, const Tensor& x);
+TAPEGRAD_API Tensor add(const Tensor& x, double s);
+TAPEGRAD_API Tensor mul(const Tensor& x, double s);
+TAPEGRAD_API Tensor sub(double s, const Tensor& x);
+TAPEGRAD_API Tensor div(double s, const Tensor& x);
 
 /// mask ? a : b elementwise, broadcasting all three; the mask gets no gradient.
-Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 
 /// Comparisons give masks of 1 and 0 in the inputs' dtype, never recorded.
-Tensor greater(const Tensor& a, const Tensor& b);
-Tensor less(const Tensor& a, const Tensor& b);
-Tensor greater_equal(const Tensor& a, const Tensor& b);
-Tensor less_equal(const Tensor& a, const Tensor& b);
-Tensor equal(const Tensor& a, const Tensor& b);
-Tensor not_equal(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor greater(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor less(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor greater_equal(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor less_equal(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor equal(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor not_equal(const Tensor& a, const Tensor& b);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -48,24 +49,24 @@ inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }
 inline Tensor operator/(const Tensor& x, double s) { return mul(x, 1.0 / s); }
 inline Tensor operator/(double s, const Tensor& x) { return div(s, x); }
 
-Tensor operator>(const Tensor& a, const Tensor& b);
-Tensor operator<(const Tensor& a, const Tensor& b);
-Tensor operator>=(const Tensor& a, const Tensor& b);
-Tensor operator<=(const Tensor& a, const Tensor& b);
-Tensor operator>(const Tensor& a, double s);
-Tensor operator<(const Tensor& a, double s);
-Tensor operator>=(const Tensor& a, double s);
-Tensor operator<=(const Tensor& a, double s);
+TAPEGRAD_API Tensor operator>(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor operator<(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor operator>=(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor operator<=(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor operator>(const Tensor& a, double s);
+TAPEGRAD_API Tensor operator<(const Tensor& a, double s);
+TAPEGRAD_API Tensor operator>=(const Tensor& a, double s);
+TAPEGRAD_API Tensor operator<=(const Tensor& a, double s);
 
 /// In-place updates, for optimizers and initialisation; never recorded, and refused
 /// on a tensor that requires grad while grad mode is on.
-Tensor& operator+=(Tensor& a, const Tensor& b);
-Tensor& operator-=(Tensor& a, const Tensor& b);
-Tensor& operator*=(Tensor& a, const Tensor& b);
-Tensor& operator/=(Tensor& a, const Tensor& b);
-Tensor& operator+=(Tensor& a, double s);
-Tensor& operator-=(Tensor& a, double s);
-Tensor& operator*=(Tensor& a, double s);
-Tensor& operator/=(Tensor& a, double s);
+TAPEGRAD_API Tensor& operator+=(Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor& operator-=(Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor& operator*=(Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor& operator/=(Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor& operator+=(Tensor& a, double s);
+TAPEGRAD_API Tensor& operator-=(Tensor& a, double s);
+TAPEGRAD_API Tensor& operator*=(Tensor& a, double s);
+TAPEGRAD_API Tensor& operator/=(Tensor& a, double s);
 
 }  // namespace tapegrad

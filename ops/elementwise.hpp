@@ -1,22 +1,23 @@
 #pragma once
 // Elementwise math functions, each with its derivative beside it.
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// e^x. d/dx = e^x.
-Tensor exp(const Tensor& x);
+TAPEGRAD_API Tensor exp(const Tensor& x);
 /// Natural log. d/dx = 1/x.
-Tensor log(const Tensor& x);
+TAPEGRAD_API Tensor log(const Tensor& x);
 /// x^p for a scalar p. d/dx = p x^(p-1).
-Tensor pow(const Tensor& x, double p);
+TAPEGRAD_API Tensor pow(const Tensor& x, double p);
 /// x^2. d/dx = 2x.
-Tensor square(const Tensor& x);
+TAPEGRAD_API Tensor square(const Tensor& x);
 /// sqrt(x). d/dx = 1 / (2 sqrt(x)).
-Tensor sqrt(const Tensor& x);
+TAPEGRAD_API Tensor sqrt(const Tensor& x);
 /// |x|. d/dx = sign(x) (0 at 0).
-Tensor abs(const Tensor& x);
+TAPEGRAD_API Tensor abs(const Tensor& x);
 /// x limited to [lo, hi]. d/dx = 1 inside, 0 where clamped.
-Tensor clamp(const Tensor& x, double lo, double hi);
+TAPEGRAD_API Tensor clamp(const Tensor& x, double lo, double hi);
 
 }  // namespace tapegrad

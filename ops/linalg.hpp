@@ -1,15 +1,16 @@
 #pragma once
 // Matrix products, through OpenBLAS's cblas.
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// (n, k) x (k, m) -> (n, m). dA = G B^T, dB = A^T G (transposes are BLAS flags).
-Tensor matmul(const Tensor& a, const Tensor& b);
+TAPEGRAD_API Tensor matmul(const Tensor& a, const Tensor& b);
 
 /// C = alpha * op(A) op(B) + beta * C for 2-D tensors, op = transpose when the flag is
 /// set; no recording. C must already have the result's shape.
-void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, Tensor& c,
-          double alpha = 1.0, double beta = 0.0);
+TAPEGRAD_API void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                       Tensor& c, double alpha = 1.0, double beta = 0.0);
 
 }  // namespace tapegrad

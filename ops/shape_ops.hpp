@@ -3,26 +3,28 @@
 #include <cstdint>
 #include <vector>
 
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
 /// Same elements, new shape (one extent may be -1: inferred). Shares the data.
-Tensor reshape(const Tensor& x, Shape shape);
+TAPEGRAD_API Tensor reshape(const Tensor& x, Shape shape);
 /// All elements as one axis: (numel).
-Tensor flatten(const Tensor& x);
+TAPEGRAD_API Tensor flatten(const Tensor& x);
 /// (n, m) -> (m, n). For matrix products prefer the BLAS flags of gemm.
-Tensor transpose(const Tensor& x);
+TAPEGRAD_API Tensor transpose(const Tensor& x);
 /// Swaps two axes.
-Tensor transpose(const Tensor& x, int axis0, int axis1);
+TAPEGRAD_API Tensor transpose(const Tensor& x, int axis0, int axis1);
 /// Elements [begin, end) along `axis`; negative bounds count from the end.
-Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end);
+TAPEGRAD_API Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end);
 /// Element `index` along `axis`, which is removed: select(X, 1, j) is column j.
-Tensor select(const Tensor& x, int axis, std::int64_t index);
+TAPEGRAD_API Tensor select(const Tensor& x, int axis, std::int64_t index);
 /// Entries `indices` along `axis`, in that order (repeats allowed: their gradients add).
-Tensor index_select(const Tensor& x, int axis, const std::vector<std::int64_t>& indices);
+TAPEGRAD_API Tensor index_select(const Tensor& x, int axis,
+                                  const std::vector<std::int64_t>& indices);
 /// Joins tensors along `axis`; all other extents must agree.
-Tensor concat(const std::vector<Tensor>& xs, int axis);
+TAPEGRAD_API Tensor concat(const std::vector<Tensor>& xs, int axis);
 
 /// Row i of a matrix, kept 2-D: (1, m).
 inline Tensor row(const Tensor& x, std::int64_t i) { return slice(x, 0, i, i + 1); }
