@@ -16,3 +16,9 @@
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
+#include <tapegrad/optim/init.hpp>
+#include <tapegrad/optim/layers.hpp>
+#include <tapegrad/optim/named_tensors.hpp>
+#include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/optim/schedule.hpp>
+#include <tapegrad/optim/serialize.hpp>

@@ -1,0 +1,147 @@
+#pragma once
+// Optimizers. Each holds the parameters it updates and, beside them, its state in
+// vectors parallel to the parameters (as Flashlight does). A training step reads:
+//
+//   opt.zero_grad();  loss = ...;  loss.backward();  opt.step();
+//
+// Updates are in place, never recorded, on float32 and float64 parameters. A
+// parameter whose grad is undefined (no backward reached it) is skipped.
+// Weight decay is L2, coupled: g <- g + weight_decay * p, as PyTorch's weight_decay.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <tapegrad/graph/tensor.hpp>
+#include <tapegrad/optim/named_tensors.hpp>
+
+namespace tapegrad::optim {
+
+class Optimizer {
+ public:
+  /// Throws ValueError for an undefined, non-leaf or repeated parameter, or lr < 0.
+  Optimizer(std::vector<Tensor> params, double lr);
+  virtual ~Optimizer() = default;
+
+  /// Sets every parameter's gradient to zero (keeping its buffer).
+  void zero_grad();
+  /// One update of every parameter whose grad is defined.
+  virtual void step() = 0;
+  /// "SGD", "RMSprop", "Adam": used in messages.
+  virtual std::string name() const = 0;
+
+  double lr() const { return lr_; }
+  /// Sets the learning rate (schedules call this); throws ValueError if negative.
+  void set_lr(double lr);
+  const std::vector<Tensor>& params() const { return params_; }
+
+  /// The state as named tensors, sharing storage with the optimizer (not copies):
+  /// "lr" ([] float64) and the optimizer's own, e.g. "exp_avg.0" (param 0's shape).
+  virtual NamedTensors state() const;
+  /// Replaces the state by `state` (as returned by state(), e.g. loaded from a file).
+  /// All or nothing: names, shapes and count are checked before anything changes;
+  /// throws ValueError (missing or unexpected name) or ShapeError (wrong shape).
+  void load_state(const NamedTensors& state);
+
+ protected:
+  /// Appends the optimizer's own state tensors to `out` (the base adds "lr").
+  virtual void append_state(NamedTensors& out) const;
+
+  std::vector<Tensor> params_;
+  double lr_;
+};
+
+struct SGDOptions {
+  double lr = 0.01;
+  /// mu: 0 is plain gradient descent.
+  double momentum = 0.0;
+  /// v <- mu v + (1 - dampening) g. dampening = momentum gives the course's
+  /// exponentially weighted average v <- beta v + (1 - beta) g.
+  double dampening = 0.0;
+  /// Nesterov momentum: step along g + mu v instead of v (needs momentum > 0, no dampening).
+  bool nesterov = false;
+  double weight_decay = 0.0;
+};
+
+/// Gradient descent, with optional momentum (velocity v starts at 0):
+///   g = grad + wd p;  v = mu v + (1 - dampening) g;  p -= lr (nesterov ? g + mu v : v).
+/// Without momentum: p -= lr g. State: "velocity.i" when momentum > 0.
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<Tensor> params, SGDOptions options);
+  SGD(std::vector<Tensor> params, double lr) : SGD(std::move(params), SGDOptions{.lr = lr}) {}
+  void step() override;
+  std::string name() const override { return "SGD"; }
+  const SGDOptions& options() const { return options_; }
+
+ protected:
+  void append_state(NamedTensors& out) const override;
+
+ private:
+  SGDOptions options_;
+  std::vector<Tensor> velocity_;  ///< parallel to params_; empty without momentum
+};
+
+struct RMSpropOptions {
+  double lr = 0.01;
+  /// Decay of the squared-gradient average (the course's beta2).
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+/// RMSprop: g = grad + wd p;  s = alpha s + (1 - alpha) g^2;  p -= lr g / (sqrt(s) + eps).
+/// State: "square_avg.i" (s starts at 0).
+class RMSprop : public Optimizer {
+ public:
+  RMSprop(std::vector<Tensor> params, RMSpropOptions options);
+  RMSprop(std::vector<Tensor> params, double lr)
+      : RMSprop(std::move(params), RMSpropOptions{.lr = lr}) {}
+  void step() override;
+  std::string name() const override { return "RMSprop"; }
+  const RMSpropOptions& options() const { return options_; }
+
+ protected:
+  void append_state(NamedTensors& out) const override;
+
+ private:
+  RMSpropOptions options_;
+  std::vector<Tensor> square_avg_;
+};
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+/// Adam with bias correction; t counts step() calls (once per step, for all params):
+///   g = grad + wd p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+///   p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+/// State: "step" ([] float64), "exp_avg.i" (m), "exp_avg_sq.i" (v).
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Tensor> params, AdamOptions options);
+  Adam(std::vector<Tensor> params, double lr) : Adam(std::move(params), AdamOptions{.lr = lr}) {}
+  void step() override;
+  std::string name() const override { return "Adam"; }
+  const AdamOptions& options() const { return options_; }
+  /// Number of step() calls so far: the t of the bias correction.
+  std::int64_t step_count() const;
+
+ protected:
+  void append_state(NamedTensors& out) const override;
+
+ private:
+  AdamOptions options_;
+  Tensor step_;  ///< [] float64, a tensor so that it is saved with the rest of the state
+  std::vector<Tensor> exp_avg_, exp_avg_sq_;
+};
+
+/// Scales all gradients together so that their global L2 norm
+/// sqrt(sum_i ||grad_i||^2) is at most max_norm (factor max_norm / (norm + 1e-6), as
+/// PyTorch); undefined grads are skipped. Returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+}  // namespace tapegrad::optim

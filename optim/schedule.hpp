@@ -1,0 +1,81 @@
+#pragma once
+// Learning-rate schedules: pure functions of the epoch, and small classes holding
+// their constants with lr(epoch), which apply_schedule() hands to an optimizer:
+//
+//   optim::InverseTimeDecay schedule{.lr0 = 0.1, .decay_rate = 1.0};
+//   for (int epoch = 0; epoch < n; ++epoch) { optim::apply_schedule(schedule, opt, epoch); ... }
+#include <concepts>
+#include <cstdint>
+
+#include <tapegrad/optim/optimizer.hpp>
+
+namespace tapegrad::optim {
+
+/// lr0 * gamma^floor(epoch / step_size): multiplied by gamma every step_size epochs.
+double step_decay(double lr0, std::int64_t epoch, std::int64_t step_size, double gamma);
+/// lr0 * gamma^epoch.
+double exponential_decay(double lr0, std::int64_t epoch, double gamma);
+/// The course's decay: lr0 / (1 + decay_rate * epoch).
+double inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate);
+/// The course's scheduled decay: lr0 / (1 + decay_rate * floor(epoch / time_interval)).
+double scheduled_inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate,
+                                    std::int64_t time_interval);
+/// Cosine from lr0 down to lr_min over T epochs, then lr_min:
+/// lr_min + (lr0 - lr_min) (1 + cos(pi min(epoch, T) / T)) / 2.
+double cosine_decay(double lr0, std::int64_t epoch, std::int64_t T, double lr_min = 0.0);
+
+/// step_decay with its constants.
+struct StepDecay {
+  double lr0;
+  std::int64_t step_size;
+  double gamma = 0.1;
+  double lr(std::int64_t epoch) const { return step_decay(lr0, epoch, step_size, gamma); }
+};
+
+/// exponential_decay with its constants.
+struct ExponentialDecay {
+  double lr0;
+  double gamma;
+  double lr(std::int64_t epoch) const { return exponential_decay(lr0, epoch, gamma); }
+};
+
+/// inverse_time_decay with its constants (the course's update_lr).
+struct InverseTimeDecay {
+  double lr0;
+  double decay_rate;
+  double lr(std::int64_t epoch) const { return inverse_time_decay(lr0, epoch, decay_rate); }
+};
+
+/// scheduled_inverse_time_decay with its constants (the course's schedule_lr_decay).
+struct ScheduledInverseTimeDecay {
+  double lr0;
+  double decay_rate;
+  std::int64_t time_interval = 1000;
+  double lr(std::int64_t epoch) const {
+    return scheduled_inverse_time_decay(lr0, epoch, decay_rate, time_interval);
+  }
+};
+
+/// cosine_decay with its constants.
+struct CosineDecay {
+  double lr0;
+  std::int64_t T;
+  double lr_min = 0.0;
+  double lr(std::int64_t epoch) const { return cosine_decay(lr0, epoch, T, lr_min); }
+};
+
+/// Anything with `double lr(epoch) const`.
+template <class S>
+concept Schedule = requires(const S& s, std::int64_t epoch) {
+  { s.lr(epoch) } -> std::convertible_to<double>;
+};
+
+/// Sets the optimizer's learning rate to schedule.lr(epoch) and returns it.
+template <Schedule S>
+double apply_schedule(const S& schedule, Optimizer& optimizer, std::int64_t epoch) {
+  const double lr = schedule.lr(epoch);
+  optimizer.set_lr(lr);
+  return lr;
+}
+
+}  // namespace tapegrad::optim

@@ -1,0 +1,456 @@
+#define BOOST_TEST_MODULE optim
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+using namespace tapegrad;
+using Vec = std::vector<double>;
+
+namespace {
+
+Tensor param(const Vec& values, const Shape& shape, Dtype dtype = float64) {
+  Tensor t = tensor(values, shape, dtype);
+  t.requires_grad_();
+  return t;
+}
+
+void check_close(const Vec& got, const Vec& want, double tol, const char* what) {
+  BOOST_TEST_REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i)
+    BOOST_TEST(std::abs(got[i] - want[i]) <= tol, what << "[" << i << "]: " << got[i] << " vs " << want[i]);
+}
+
+// The gradient the tests feed at step t: depends on the current weights (so weight
+// decay and state both matter) and on t (so steps differ).
+double grad_rule(double w, std::size_t i, int t) { return 2.0 * w - 0.5 + 0.3 * static_cast<double>(i) - 0.7 * t; }
+
+// Runs `steps` steps of `opt` on params p0, p1 (float64), feeding grad_rule, and
+// checks every step against `reference`, which updates plain vectors by hand.
+void compare_with_hand(optim::Optimizer& opt, std::vector<Tensor>& params,
+                       const std::function<void(std::vector<Vec>& w, const std::vector<Vec>& g, int t)>& reference,
+                       int steps = 3) {
+  std::vector<Vec> w;
+  for (const Tensor& p : params) w.push_back(p.to_vector());
+  for (int t = 1; t <= steps; ++t) {
+    std::vector<Vec> g(w.size());
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      for (std::size_t i = 0; i < w[k].size(); ++i) g[k].push_back(grad_rule(w[k][i], i, t));
+      params[k].set_grad(tensor(g[k], params[k].shape(), float64));
+    }
+    opt.step();
+    reference(w, g, t);
+    for (std::size_t k = 0; k < params.size(); ++k) check_close(params[k].to_vector(), w[k], 1e-12, "param");
+  }
+}
+
+std::vector<Tensor> two_params() {
+  return {param({0.5, -1.25, 2.0, 0.75, -0.1, 3.0}, {2, 3}), param({1.5, -0.5}, {2, 1})};
+}
+
+}  // namespace
+
+// ---- first steps match the published formulas -----------------------------------------
+
+BOOST_AUTO_TEST_CASE(sgd_first_steps_match_gradient_descent_formula) {
+  auto ps = two_params();
+  optim::SGD opt(ps, 0.1);
+  compare_with_hand(opt, ps, [](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) w[k][i] -= 0.1 * g[k][i];
+  });
+}
+
+BOOST_AUTO_TEST_CASE(sgd_weight_decay_adds_l2_term_to_gradient) {
+  auto ps = two_params();
+  optim::SGD opt(ps, {.lr = 0.1, .weight_decay = 0.01});
+  compare_with_hand(opt, ps, [](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) w[k][i] -= 0.1 * (g[k][i] + 0.01 * w[k][i]);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(sgd_momentum_first_steps_match_formula) {
+  auto ps = two_params();
+  optim::SGD opt(ps, {.lr = 0.05, .momentum = 0.9, .weight_decay = 0.02});
+  std::vector<Vec> v = {Vec(6, 0.0), Vec(2, 0.0)};
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        const double gi = g[k][i] + 0.02 * w[k][i];
+        v[k][i] = 0.9 * v[k][i] + gi;  // PyTorch: buf = mu buf + g
+        w[k][i] -= 0.05 * v[k][i];
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(sgd_dampened_momentum_is_the_course_exponential_average) {
+  auto ps = two_params();
+  optim::SGD opt(ps, {.lr = 0.05, .momentum = 0.9, .dampening = 0.9});
+  std::vector<Vec> v = {Vec(6, 0.0), Vec(2, 0.0)};
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        v[k][i] = 0.9 * v[k][i] + (1 - 0.9) * g[k][i];  // v = beta v + (1 - beta) dW
+        w[k][i] -= 0.05 * v[k][i];
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(sgd_nesterov_first_steps_match_formula) {
+  auto ps = two_params();
+  optim::SGD opt(ps, {.lr = 0.05, .momentum = 0.8, .nesterov = true, .weight_decay = 0.01});
+  std::vector<Vec> v = {Vec(6, 0.0), Vec(2, 0.0)};
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        const double gi = g[k][i] + 0.01 * w[k][i];
+        v[k][i] = 0.8 * v[k][i] + gi;
+        w[k][i] -= 0.05 * (gi + 0.8 * v[k][i]);
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop_first_steps_match_formula) {
+  auto ps = two_params();
+  optim::RMSprop opt(ps, {.lr = 0.01, .alpha = 0.9, .eps = 1e-8, .weight_decay = 0.03});
+  std::vector<Vec> s = {Vec(6, 0.0), Vec(2, 0.0)};
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        const double gi = g[k][i] + 0.03 * w[k][i];
+        s[k][i] = 0.9 * s[k][i] + 0.1 * gi * gi;
+        w[k][i] -= 0.01 * gi / (std::sqrt(s[k][i]) + 1e-8);
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(adam_first_steps_match_formula_with_bias_correction) {
+  auto ps = two_params();
+  optim::Adam opt(ps, {.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.05});
+  std::vector<Vec> m = {Vec(6, 0.0), Vec(2, 0.0)}, v = m;
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int t) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        const double gi = g[k][i] + 0.05 * w[k][i];
+        m[k][i] = 0.9 * m[k][i] + 0.1 * gi;
+        v[k][i] = 0.999 * v[k][i] + 0.001 * gi * gi;
+        const double m_hat = m[k][i] / (1 - std::pow(0.9, t));
+        const double v_hat = v[k][i] / (1 - std::pow(0.999, t));
+        w[k][i] -= 0.01 * m_hat / (std::sqrt(v_hat) + 1e-8);
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(adam_first_step_moves_each_weight_by_about_lr) {
+  // With bias correction, step 1 is lr * g / (|g| + eps): about lr whatever g's scale.
+  Tensor w = param({0.0, 0.0}, {2});
+  optim::Adam opt({w}, 0.1);
+  w.set_grad(tensor({1e-3, -50.0}, {2}, float64));
+  opt.step();
+  check_close(w.to_vector(), {-0.1, 0.1}, 1e-5, "w");
+}
+
+// ---- step counter, skipping, zero_grad -------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(adam_step_counter_advances_once_per_step_with_several_params) {
+  std::vector<Tensor> ps = {param({1, 2}, {2}), param({3}, {1}), param({4, 5, 6}, {3})};
+  optim::Adam opt(ps, 0.01);
+  BOOST_TEST(opt.step_count() == 0);
+  for (int s = 1; s <= 4; ++s) {
+    for (auto& p : ps) p.set_grad(ones_like(p));
+    opt.step();
+    BOOST_TEST(opt.step_count() == s);
+  }
+  // With the counter right, every element's step-t update is the same for g = 1:
+  // p0 -= lr * 1 / (1 + eps) each step, so 4 steps move each weight by ~4 lr.
+  check_close(ps[2].to_vector(), {4 - 0.04, 5 - 0.04, 6 - 0.04}, 1e-8, "p2");
+  for (const auto& [name, t] : opt.state())
+    if (name == "step") BOOST_TEST(t.item() == 4.0);
+}
+
+BOOST_AUTO_TEST_CASE(parameter_without_grad_is_skipped) {
+  Tensor a = param({1, 2}, {2}), b = param({3, 4}, {2});
+  for (int which = 0; which < 3; ++which) {
+    Tensor x = param({1, 2}, {2}), y = param({3, 4}, {2});
+    std::unique_ptr<optim::Optimizer> opt;
+    if (which == 0) opt = std::make_unique<optim::SGD>(std::vector<Tensor>{x, y}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+    if (which == 1) opt = std::make_unique<optim::RMSprop>(std::vector<Tensor>{x, y}, 0.1);
+    if (which == 2) opt = std::make_unique<optim::Adam>(std::vector<Tensor>{x, y}, 0.1);
+    x.set_grad(ones_like(x));
+    opt->step();
+    BOOST_TEST(y.to_vector() == Vec({3, 4}), opt->name());
+    BOOST_TEST(x.to_vector() != Vec({1, 2}), opt->name());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(zero_grad_zeroes_every_gradient) {
+  Tensor w = param({1, 2, 3}, {3});
+  Tensor loss = sum(w * w);
+  loss.backward();
+  optim::SGD opt({w}, 0.1);
+  BOOST_TEST(w.grad().to_vector() == Vec({2, 4, 6}));
+  opt.zero_grad();
+  BOOST_TEST(w.grad().to_vector() == Vec({0, 0, 0}));
+}
+
+BOOST_AUTO_TEST_CASE(optimizer_rejects_non_leaf_and_repeated_parameters) {
+  Tensor w = param({1, 2}, {2});
+  Tensor y = w * 2.0;
+  BOOST_CHECK_THROW(optim::SGD({y}, 0.1), ValueError);
+  BOOST_CHECK_THROW(optim::SGD({w, w}, 0.1), ValueError);
+  BOOST_CHECK_THROW(optim::SGD({w}, -1.0), ValueError);
+  BOOST_CHECK_THROW(optim::SGD({w}, optim::SGDOptions{.lr = 0.1, .nesterov = true}), ValueError);
+  BOOST_CHECK_THROW(optim::Adam({w}, optim::AdamOptions{.beta1 = 1.0}), ValueError);
+}
+
+BOOST_AUTO_TEST_CASE(lr_is_readable_and_settable) {
+  Tensor w = param({1}, {1});
+  optim::Adam opt({w}, 0.01);
+  BOOST_TEST(opt.lr() == 0.01);
+  opt.set_lr(0.5);
+  BOOST_TEST(opt.lr() == 0.5);
+  BOOST_CHECK_THROW(opt.set_lr(-0.1), ValueError);
+  w.set_grad(ones_like(w));
+  opt.step();
+  BOOST_TEST(w.item() == 0.5, boost::test_tools::tolerance(1e-6));  // 1 - 0.5 * 1/(1+eps)
+}
+
+BOOST_AUTO_TEST_CASE(float32_parameters_update_in_place) {
+  Tensor w = param({1, 2}, {2}, float32);
+  const void* before = w.raw_data();
+  optim::Adam opt({w}, 0.1);
+  w.set_grad(ones({2}, float32));
+  opt.step();
+  BOOST_TEST(w.raw_data() == before);
+  BOOST_TEST((w.dtype() == float32));
+  check_close(w.to_vector(), {0.9, 1.9}, 1e-6, "w");
+}
+
+BOOST_AUTO_TEST_CASE(state_tensors_are_named_and_shaped_like_params) {
+  std::vector<Tensor> ps = two_params();
+  optim::Adam adam(ps, 0.01);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : adam.state()) names.push_back(name);
+  BOOST_TEST(names == std::vector<std::string>({"lr", "step", "exp_avg.0", "exp_avg.1", "exp_avg_sq.0", "exp_avg_sq.1"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(adam.state()[3].second.shape() == Shape({2, 1}));
+  optim::SGD plain(ps, 0.1);
+  BOOST_TEST(plain.state().size() == 1u);  // lr only: no velocity without momentum
+  optim::SGD momentum(ps, {.lr = 0.1, .momentum = 0.9});
+  BOOST_TEST(momentum.state().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(load_state_restores_and_rejects_mismatch_without_change) {
+  std::vector<Tensor> ps = two_params();
+  optim::Adam a(ps, 0.01);
+  for (auto& p : ps) p.set_grad(ones_like(p));
+  a.step();
+  a.step();
+  a.set_lr(0.003);
+
+  std::vector<Tensor> qs = two_params();
+  optim::Adam b(qs, 0.01);
+  NamedTensors saved;
+  for (const auto& [name, t] : a.state()) saved.emplace_back(name, t.clone());
+  b.load_state(saved);
+  BOOST_TEST(b.step_count() == 2);
+  BOOST_TEST(b.lr() == 0.003);
+  BOOST_TEST(b.state()[2].second.to_vector() == a.state()[2].second.to_vector(), boost::test_tools::per_element());
+
+  optim::Adam c(qs, 0.01);
+  NamedTensors bad = saved;
+  bad.back().second = zeros({5}, float64);  // wrong shape for exp_avg_sq.1
+  BOOST_CHECK_THROW(c.load_state(bad), ShapeError);
+  BOOST_TEST(c.step_count() == 0);  // nothing was assigned, not even the entries before
+  BOOST_TEST(c.lr() == 0.01);
+  NamedTensors missing(saved.begin(), saved.end() - 1);
+  BOOST_CHECK_THROW(c.load_state(missing), ValueError);
+  NamedTensors extra = saved;
+  extra.emplace_back("velocity.0", zeros({2, 3}, float64));
+  BOOST_CHECK_THROW(c.load_state(extra), ValueError);
+  BOOST_TEST(c.step_count() == 0);
+}
+
+// ---- convergence on convex problems ---------------------------------------------------
+
+namespace {
+
+// Least squares: min_x mean((A x - y)^2), A (30, 4) well conditioned, y = A x*.
+struct LeastSquares {
+  Tensor A, y;
+  Vec x_star = {1.0, -2.0, 0.5, 3.0};
+  explicit LeastSquares(Dtype dtype) {
+    Generator gen(11);
+    A = randn({30, 4}, dtype, gen);
+    y = matmul(A, tensor(x_star, {4, 1}, dtype));
+  }
+  double loss_and_grad(const Tensor& x) const {
+    Tensor loss = mse_loss(matmul(A, x), y);
+    loss.backward();
+    return loss.item();
+  }
+};
+
+void drive_to_minimum(optim::Optimizer& opt, const LeastSquares& problem, Tensor& x, int steps, double tol) {
+  double first = 0, last = 0;
+  for (int s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    last = problem.loss_and_grad(x);
+    if (s == 0) first = last;
+    opt.step();
+  }
+  BOOST_TEST(last < 1e-3 * first, opt.name() << ": loss " << first << " -> " << last);
+  check_close(x.to_vector(), problem.x_star, tol, opt.name().c_str());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sgd_solves_least_squares) {
+  LeastSquares problem(float64);
+  Tensor x = zeros({4, 1}, float64).requires_grad_();
+  optim::SGD opt({x}, 0.1);
+  drive_to_minimum(opt, problem, x, 500, 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(sgd_momentum_and_nesterov_solve_least_squares) {
+  LeastSquares problem(float64);
+  Tensor x = zeros({4, 1}, float64).requires_grad_();
+  optim::SGD opt({x}, {.lr = 0.05, .momentum = 0.9});
+  drive_to_minimum(opt, problem, x, 500, 1e-6);
+  Tensor z = zeros({4, 1}, float64).requires_grad_();
+  optim::SGD nesterov({z}, {.lr = 0.05, .momentum = 0.9, .nesterov = true});
+  drive_to_minimum(nesterov, problem, z, 500, 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop_solves_least_squares_with_decaying_lr) {
+  LeastSquares problem(float64);
+  Tensor x = zeros({4, 1}, float64).requires_grad_();
+  optim::RMSprop opt({x}, 0.05);
+  const optim::CosineDecay schedule{.lr0 = 0.05, .T = 1500};
+  double loss = 0;
+  for (int s = 0; s < 1500; ++s) {
+    optim::apply_schedule(schedule, opt, s);
+    opt.zero_grad();
+    loss = problem.loss_and_grad(x);
+    opt.step();
+  }
+  BOOST_TEST(loss < 1e-6);
+  check_close(x.to_vector(), problem.x_star, 1e-3, "rmsprop");
+}
+
+BOOST_AUTO_TEST_CASE(adam_solves_least_squares_in_float32_and_float64) {
+  for (Dtype dtype : {float64, float32}) {
+    LeastSquares problem(dtype);
+    Tensor x = zeros({4, 1}, dtype).requires_grad_();
+    optim::Adam opt({x}, 0.05);
+    const optim::CosineDecay schedule{.lr0 = 0.05, .T = 1500};
+    for (int s = 0; s < 1500; ++s) {
+      optim::apply_schedule(schedule, opt, s);
+      opt.zero_grad();
+      problem.loss_and_grad(x);
+      opt.step();
+    }
+    check_close(x.to_vector(), problem.x_star, dtype == float64 ? 1e-4 : 1e-3, "adam");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(weight_decay_reaches_the_ridge_minimum) {
+  // min 0.5 (w - 3)^2 + 0.5 lambda w^2 has its minimum at w = 3 / (1 + lambda).
+  Tensor w = zeros({1}, float64).requires_grad_();
+  optim::SGD opt({w}, {.lr = 0.1, .weight_decay = 1.0});
+  for (int s = 0; s < 300; ++s) {
+    opt.zero_grad();
+    Tensor loss = 0.5 * sum(square(w - 3.0));
+    loss.backward();
+    opt.step();
+  }
+  BOOST_TEST(w.item() == 1.5, boost::test_tools::tolerance(1e-9));
+}
+
+// ---- gradient clipping --------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(clip_grad_norm_scales_to_max_norm_and_returns_old_norm) {
+  Tensor a = param({0, 0}, {2}), b = param({0}, {1}), c = param({0}, {1});
+  a.set_grad(tensor({3, 4}, {2}, float64));
+  b.set_grad(tensor({12}, {1}, float64));  // global norm sqrt(9 + 16 + 144) = 13
+  const double norm = optim::clip_grad_norm({a, b, c}, 6.5);  // c has no grad: skipped
+  BOOST_TEST(norm == 13.0, boost::test_tools::tolerance(1e-15));
+  const double f = 6.5 / (13.0 + 1e-6);
+  check_close(a.grad().to_vector(), {3 * f, 4 * f}, 1e-15, "a");
+  check_close(b.grad().to_vector(), {12 * f}, 1e-15, "b");
+  BOOST_TEST(!c.grad().defined());
+  // Already inside the ball: nothing changes.
+  const double again = optim::clip_grad_norm({a, b}, 100.0);
+  BOOST_TEST(again == 6.5, boost::test_tools::tolerance(1e-6));
+  check_close(a.grad().to_vector(), {3 * f, 4 * f}, 1e-15, "a unchanged");
+}
+
+BOOST_AUTO_TEST_CASE(clip_grad_norm_works_on_float32) {
+  Tensor a = param({0, 0}, {2}, float32);
+  a.set_grad(tensor({30, 40}, {2}, float32));
+  BOOST_TEST(optim::clip_grad_norm({a}, 1.0) == 50.0, boost::test_tools::tolerance(1e-6));
+  check_close(a.grad().to_vector(), {0.6, 0.8}, 1e-6, "a");
+}
+
+// ---- learning-rate schedules ------------------------------------------------------------
+
+namespace tt = boost::test_tools;
+
+BOOST_AUTO_TEST_CASE(step_decay_values) {
+  BOOST_TEST(optim::step_decay(0.1, 0, 10, 0.5) == 0.1, tt::tolerance(1e-15));
+  BOOST_TEST(optim::step_decay(0.1, 9, 10, 0.5) == 0.1, tt::tolerance(1e-15));
+  BOOST_TEST(optim::step_decay(0.1, 10, 10, 0.5) == 0.05, tt::tolerance(1e-15));
+  BOOST_TEST(optim::step_decay(0.1, 25, 10, 0.5) == 0.025, tt::tolerance(1e-15));
+  BOOST_TEST((optim::StepDecay{.lr0 = 0.1, .step_size = 10, .gamma = 0.5}.lr(25)) == 0.025, tt::tolerance(1e-15));
+  BOOST_CHECK_THROW(optim::step_decay(0.1, 1, 0, 0.5), ValueError);
+}
+
+BOOST_AUTO_TEST_CASE(exponential_decay_values) {
+  BOOST_TEST(optim::exponential_decay(0.2, 0, 0.9) == 0.2, tt::tolerance(1e-15));
+  BOOST_TEST(optim::exponential_decay(0.2, 1, 0.9) == 0.18, tt::tolerance(1e-15));
+  BOOST_TEST(optim::exponential_decay(0.2, 3, 0.9) == 0.1458, tt::tolerance(1e-14));
+  BOOST_TEST((optim::ExponentialDecay{.lr0 = 0.2, .gamma = 0.9}.lr(2)) == 0.162, tt::tolerance(1e-14));
+}
+
+BOOST_AUTO_TEST_CASE(inverse_time_decay_is_the_course_update_lr) {
+  // lr0 / (1 + decay_rate * epoch): 0.5 / (1 + 1 * 2) = 1/6
+  BOOST_TEST(optim::inverse_time_decay(0.5, 0, 1.0) == 0.5, tt::tolerance(1e-15));
+  BOOST_TEST(optim::inverse_time_decay(0.5, 2, 1.0) == 1.0 / 6.0, tt::tolerance(1e-15));
+  BOOST_TEST(optim::inverse_time_decay(0.5, 10, 0.3) == 0.125, tt::tolerance(1e-15));
+  BOOST_TEST((optim::InverseTimeDecay{.lr0 = 0.5, .decay_rate = 0.3}.lr(10)) == 0.125, tt::tolerance(1e-15));
+}
+
+BOOST_AUTO_TEST_CASE(scheduled_inverse_time_decay_is_the_course_schedule_lr_decay) {
+  // The course's check: lr0 = 0.5, epoch 100, decay 1, interval 10 -> 0.5 / 11.
+  BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 100, 1.0, 10) == 0.5 / 11.0, tt::tolerance(1e-15));
+  BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 9, 1.0, 10) == 0.5, tt::tolerance(1e-15));
+  BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 19, 1.0, 10) == 0.25, tt::tolerance(1e-15));
+  BOOST_TEST((optim::ScheduledInverseTimeDecay{.lr0 = 0.5, .decay_rate = 1.0, .time_interval = 10}.lr(20)) == 0.5 / 3,
+             tt::tolerance(1e-15));
+  BOOST_CHECK_THROW(optim::scheduled_inverse_time_decay(0.5, 1, 1.0, 0), ValueError);
+}
+
+BOOST_AUTO_TEST_CASE(cosine_decay_values) {
+  // lr_min + (lr0 - lr_min) (1 + cos(pi e / T)) / 2 with lr0 = 1, lr_min = 0.1, T = 4
+  BOOST_TEST(optim::cosine_decay(1.0, 0, 4, 0.1) == 1.0, tt::tolerance(1e-15));
+  BOOST_TEST(optim::cosine_decay(1.0, 1, 4, 0.1) == 0.1 + 0.9 * (1 + std::sqrt(0.5)) / 2, tt::tolerance(1e-14));
+  BOOST_TEST(optim::cosine_decay(1.0, 2, 4, 0.1) == 0.55, tt::tolerance(1e-14));
+  BOOST_TEST(optim::cosine_decay(1.0, 4, 4, 0.1) == 0.1, tt::tolerance(1e-14));
+  BOOST_TEST(optim::cosine_decay(1.0, 9, 4, 0.1) == 0.1, tt::tolerance(1e-14));  // stays at the minimum
+  BOOST_TEST((optim::CosineDecay{.lr0 = 1.0, .T = 4}.lr(2)) == 0.5, tt::tolerance(1e-14));
+}
+
+BOOST_AUTO_TEST_CASE(apply_schedule_sets_the_optimizer_lr) {
+  Tensor w = param({1}, {1});
+  optim::SGD opt({w}, 0.5);
+  const optim::InverseTimeDecay schedule{.lr0 = 0.5, .decay_rate = 1.0};
+  BOOST_TEST(optim::apply_schedule(schedule, opt, 3) == 0.125);
+  BOOST_TEST(opt.lr() == 0.125);
+  w.set_grad(ones_like(w));
+  opt.step();
+  BOOST_TEST(w.item() == 0.875);
+}
