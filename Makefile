@@ -1,11 +1,14 @@
 # The two commands of the quick start:
 #   make demo   installs what is missing, builds, trains the main example
 #   make test   installs what is missing, builds, runs every test
+# and:
+#   make docs   installs Doxygen if missing, writes the API reference to
+#               $(BUILD)/docs/html, fails on any warning (an undocumented symbol)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test demo bench clean
+.PHONY: all setup setup-docs configure build test demo bench docs clean
 
 all: build
 
@@ -27,6 +30,12 @@ demo: build
 
 bench: build
 	@for b in $(BUILD)/bench/*; do [ -x "$$b" ] && [ -f "$$b" ] && "$$b"; done
+
+docs: setup-docs configure
+	cmake --build $(BUILD) --target docs
+
+setup-docs:
+	@bash scripts/setup-docs.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,42 @@
+# cmake --install: headers under <prefix>/include/tapegrad/, the library, and a CMake
+# package (find_package(tapegrad) -> tapegrad::tapegrad).
+include(CMakePackageConfigHelpers)
+
+set(TAPEGRAD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
+
+install(TARGETS tapegrad EXPORT tapegradTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/tapegrad/tapegrad.hpp
+  ${CMAKE_CURRENT_BINARY_DIR}/include/tapegrad/version.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad)
+# Whatever headers the folders hold at install time (optim/ grows as it is written).
+foreach(dir graph ops optim)
+  install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/${dir}
+    FILES_MATCHING PATTERN "*.hpp")
+endforeach()
+
+install(EXPORT tapegradTargets
+  NAMESPACE tapegrad::
+  DESTINATION ${TAPEGRAD_CMAKE_DIR})
+
+# The config finds BLAS only for a static library, whose users link it themselves.
+if(TAPEGRAD_LIBRARY_TYPE STREQUAL "STATIC_LIBRARY")
+  set(TAPEGRAD_NEEDS_BLAS ON)
+else()
+  set(TAPEGRAD_NEEDS_BLAS OFF)
+endif()
+configure_package_config_file(${CMAKE_CURRENT_SOURCE_DIR}/cmake/tapegradConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
+  INSTALL_DESTINATION ${TAPEGRAD_CMAKE_DIR})
+# 0.x: a new minor version may break the API.
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tapegradConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfig.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/tapegradConfigVersion.cmake
+  DESTINATION ${TAPEGRAD_CMAKE_DIR})
