@@ -1,8 +1,10 @@
 #pragma once
-// The tape. An op whose inputs need grad records one Node: which inputs it read and
-// how its gradient flows back to them. backward() visits the nodes reachable from
-// the loss newest-first (by sequence number), so every node has all of its gradient
-// before it runs. Nothing here recurses: not the traversal, not the freeing.
+/// \file
+/// The tape, grad mode, and the interface for writing new differentiable ops.
+/// An op whose inputs need grad records one Node: which inputs it read and how its
+/// gradient flows back to them. backward() visits the nodes reachable from the loss
+/// newest-first (by sequence number), so every node has all of its gradient before it
+/// runs. Nothing here recurses: not the traversal, not the freeing.
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -19,10 +21,10 @@ struct Node;
 
 /// Autograd state of one tensor.
 struct AutogradMeta {
-  bool requires_grad = false;
-  bool retains_grad = false;
+  bool requires_grad = false;  ///< a parameter, or computed from one
+  bool retains_grad = false;   ///< keep `grad` of a non-leaf (Tensor::retain_grad)
   Shape shape;  ///< the tensor's shape: gradients are reduced to it (sum_to)
-  Dtype dtype = Dtype::float32;
+  Dtype dtype = Dtype::float32;   ///< the tensor's dtype: gradients have it too
   std::shared_ptr<Node> grad_fn;  ///< null for a leaf
   Tensor grad;                    ///< accumulated gradient of a leaf (or retained)
   Tensor pending;                 ///< gradient being summed during one backward pass
@@ -30,7 +32,8 @@ struct AutogradMeta {
 
 /// Which inputs of a node need a gradient: needs[i].
 struct Needs {
-  std::uint32_t bits = 0;
+  std::uint32_t bits = 0;  ///< bit i set: input i needs a gradient
+  /// True when input i needs a gradient (the rule may skip computing it otherwise).
   bool operator[](std::size_t i) const { return (bits >> i) & 1u; }
 };
 
@@ -40,18 +43,22 @@ using Grads = std::vector<Tensor>;
 /// An op's backward rule: upstream gradient (the output's shape) -> input gradients.
 using BackwardFn = std::function<Grads(const Tensor& grad, Needs needs)>;
 
+/// One record on the tape: the op that produced a tensor and how to send its
+/// gradient back to the op's inputs. Made by record(); users only see it through
+/// the engine.
 struct TAPEGRAD_API Node {
-  const char* name = "";
+  const char* name = "";  ///< the op's name, as error messages print it
   std::uint64_t seq = 0;  ///< place on the tape; inputs always have smaller ones
   /// Autograd state of each input, null where the input needs no grad.
   std::vector<std::shared_ptr<AutogradMeta>> inputs;
   BackwardFn backward;  ///< empty once released
-  bool released = false;
-  ~Node();
+  bool released = false;  ///< true once backward ran without retain_graph
+  ~Node();  ///< frees the subgraph iteratively (no recursion, any depth)
 };
 
 /// True when ops record (thread-local; on by default).
 TAPEGRAD_API bool grad_enabled();
+/// Turns recording on or off for the calling thread (prefer NoGradGuard).
 TAPEGRAD_API void set_grad_enabled(bool enabled);
 
 /// Turns recording off for its scope, on this thread.
@@ -80,6 +87,7 @@ class EnableGradGuard {
 
 /// True when an op on these inputs would be recorded.
 TAPEGRAD_API bool should_record(std::span<const Tensor* const> inputs);
+/// should_record() for a braced list of inputs: should_record({&a, &b}).
 inline bool should_record(std::initializer_list<const Tensor*> inputs) {
   return should_record(std::span<const Tensor* const>(inputs.begin(), inputs.size()));
 }
@@ -89,6 +97,7 @@ inline bool should_record(std::initializer_list<const Tensor*> inputs) {
 /// The rule must capture only what it needs, and tensors it saves as detach()ed data.
 TAPEGRAD_API Tensor record(const char* name, Tensor result,
                            std::span<const Tensor* const> inputs, BackwardFn backward);
+/// record() for a braced list of inputs: record("mul", out, {&a, &b}, rule).
 inline Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
                      BackwardFn backward) {
   return record(name, std::move(result),

@@ -1,5 +1,6 @@
 #pragma once
-// Element types. Every op takes both; float32 is for speed, float64 for checks.
+/// \file
+/// Element types. Every op takes both; float32 is for speed, float64 for checks.
 #include <cstddef>
 #include <string_view>
 
@@ -7,18 +8,31 @@
 
 namespace tapegrad {
 
-enum class Dtype { float32, float64 };
+/// Element type of a tensor.
+enum class Dtype {
+  float32,  ///< C++ float: training
+  float64   ///< C++ double: gradient checks
+};
 
+/// Shorthand for Dtype::float32: zeros({2, 3}, tapegrad::float32).
 inline constexpr Dtype float32 = Dtype::float32;
+/// Shorthand for Dtype::float64.
 inline constexpr Dtype float64 = Dtype::float64;
 
-constexpr std::string_view dtype_name(Dtype d) { return d == Dtype::float32 ? "float32" : "float64"; }
+/// "float32" or "float64", as messages and printouts write it.
+constexpr std::string_view dtype_name(Dtype d) {
+  return d == Dtype::float32 ? "float32" : "float64";
+}
+/// Bytes per element: 4 or 8.
 constexpr std::size_t dtype_size(Dtype d) { return d == Dtype::float32 ? 4 : 8; }
 
+/// The Dtype of a C++ element type: dtype_of<float>() == Dtype::float32.
 template <class T>
 constexpr Dtype dtype_of();
+/// float -> Dtype::float32.
 template <>
 constexpr Dtype dtype_of<float>() { return Dtype::float32; }
+/// double -> Dtype::float64.
 template <>
 constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 

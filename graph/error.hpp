@@ -1,6 +1,7 @@
 #pragma once
-// tapegrad's exceptions. Every message names the op (or file) and the shapes or
-// offsets involved, e.g. "matmul: inner dimensions differ: [3, 4] x [5, 2]".
+/// \file
+/// tapegrad's exceptions. Every message names the op (or file) and the shapes or
+/// offsets involved, e.g. "matmul: inner dimensions differ: [3, 4] x [5, 2]".
 #include <stdexcept>
 #include <string>
 

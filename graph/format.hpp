@@ -1,6 +1,7 @@
 #pragma once
-// Printing tensors the way numpy does: nested brackets, aligned columns, long axes
-// summarised with "...", then dtype and shape.
+/// \file
+/// Printing tensors the way numpy does: nested brackets, aligned columns, long axes
+/// summarised with "...", then dtype and shape.
 #include <ostream>
 #include <string>
 
@@ -14,10 +15,12 @@ namespace tapegrad {
 /// "tensor([[1.0000, 2.0000], ...], dtype=float32, shape=[2, 2])"; grad marks appended.
 TAPEGRAD_API std::string to_string(const Tensor& t);
 
+/// Writes to_string(t): std::cout << t.
 inline std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }
 
 }  // namespace tapegrad
 
+/// \cond
 template <>
 struct fmt::formatter<tapegrad::Tensor> : fmt::formatter<std::string_view> {
   template <class Ctx>
@@ -25,3 +28,4 @@ struct fmt::formatter<tapegrad::Tensor> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(tapegrad::to_string(t), ctx);
   }
 };
+/// \endcond

@@ -1,5 +1,6 @@
 #pragma once
-// Proves a backward rule against finite differences.
+/// \file
+/// Proves a backward rule against finite differences.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -10,19 +11,22 @@
 
 namespace tapegrad {
 
+/// Settings of gradcheck().
 struct GradcheckOptions {
   double step = 1e-4;            ///< h of the 4th-order central difference
   double rtol = 1e-6;            ///< pass when the worst relative error is at most this
   std::uint64_t seed = 1234;     ///< for the random upstream gradient
 };
 
+/// What gradcheck() found: whether it passed and where the worst element is.
 struct GradcheckResult {
-  bool passed = false;
+  bool passed = false;               ///< max_rel_error <= rtol
   double max_abs_error = 0;  ///< worst |analytic - numeric| over all elements
   double max_rel_error = 0;  ///< worst relative error (see gradcheck)
-  std::size_t worst_input = 0;
+  std::size_t worst_input = 0;       ///< which input holds the worst element
   std::int64_t worst_index = 0;  ///< flat index of the worst element in its input
-  double analytic = 0, numeric = 0;  ///< the two values at the worst element
+  double analytic = 0;               ///< backward's value at the worst element
+  double numeric = 0;                ///< the finite difference at the worst element
   std::string message;  ///< one line saying what was found
 };
 

@@ -1,6 +1,7 @@
 #pragma once
-// Element loops shared by the engine and the ops. Dispatch on dtype happens once
-// per call; the loops themselves are plain contiguous loops the compiler vectorizes.
+/// \file
+/// Element loops shared by the engine and the ops. Dispatch on dtype happens once
+/// per call; the loops themselves are plain contiguous loops the compiler vectorizes.
 #include <cstdint>
 #include <vector>
 
@@ -129,8 +130,12 @@ void update_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 /// Splits shape at `axis` into (outer, n, inner) for axis-wise loops.
 struct AxisSplit {
-  std::int64_t outer = 1, n = 1, inner = 1;
+  std::int64_t outer = 1;  ///< product of the extents before the axis
+  std::int64_t n = 1;      ///< the axis's extent
+  std::int64_t inner = 1;  ///< product of the extents after the axis
 };
+/// (outer, n, inner) of `shape` at `axis` (negative counts from the end): element
+/// (o, i, j) is at o * n * inner + i * inner + j.
 TAPEGRAD_API AxisSplit split_at(const Shape& shape, int axis);
 
 /// x broadcast (copied) to `shape`; throws ShapeError naming `op` if it does not fit.

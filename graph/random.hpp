@@ -1,6 +1,7 @@
 #pragma once
-// Seeded random numbers. Each thread has its own default generator, so two threads
-// training two models do not disturb each other's sequences.
+/// \file
+/// Seeded random numbers and random tensors. Each thread has its own default
+/// generator, so two threads training two models do not disturb each other's sequences.
 #include <cstdint>
 #include <random>
 
@@ -9,10 +10,15 @@
 
 namespace tapegrad {
 
+/// A seeded source of random numbers (a 64-bit Mersenne Twister). Functions that draw
+/// take one, defaulting to the calling thread's default_generator().
 class TAPEGRAD_API Generator {
  public:
+  /// A generator started from `seed`.
   explicit Generator(std::uint64_t seed = 5489u) : engine_(seed) {}
+  /// Restarts the sequence from `s`.
   void seed(std::uint64_t s) { engine_.seed(s); }
+  /// The underlying engine, for std:: distributions.
   std::mt19937_64& engine() { return engine_; }
   /// Uniform in [0, 1).
   double uniform();
@@ -22,6 +28,7 @@ class TAPEGRAD_API Generator {
   std::int64_t integer(std::int64_t low, std::int64_t high);
   /// The whole state, as text: saving and restoring it resumes the sequence exactly.
   std::string state() const;
+  /// Restores a state() string; throws ValueError if it is not one.
   void set_state(const std::string& state);
 
  private:

@@ -1,5 +1,6 @@
 #pragma once
-// Shapes: row-major extents, with numpy's broadcasting rules.
+/// \file
+/// Shapes: row-major extents, with numpy's broadcasting rules.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 
 namespace tapegrad {
 
+/// Extents of a tensor's axes, outermost first: {n, m} is an n x m matrix, {} a scalar.
 using Shape = std::vector<std::int64_t>;
 
 /// Number of elements of a shape; 1 for the scalar shape [].

@@ -1,7 +1,8 @@
 #pragma once
-// Raw element buffers. Buffers come from a per-thread reuse pool keyed by size, so
-// a training loop that makes the same shapes every step stops calling malloc after
-// its first step.
+/// \file
+/// Raw element buffers. Buffers come from a per-thread reuse pool keyed by size, so
+/// a training loop that makes the same shapes every step stops calling malloc after
+/// its first step.
 #include <cstddef>
 #include <memory>
 
@@ -9,17 +10,22 @@
 
 namespace tapegrad {
 
+/// One raw buffer of elements, returned to its thread's pool when the last tensor
+/// using it goes away.
 class TAPEGRAD_API Storage {
  public:
   /// A buffer of at least `bytes` bytes, 64-byte aligned, contents unspecified.
   static std::shared_ptr<Storage> allocate(std::size_t bytes);
 
+  /// Takes ownership of `data` (from the pool's allocator; use allocate()).
   Storage(void* data, std::size_t bytes) : data_(data), bytes_(bytes) {}
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
+  /// Start of the buffer.
   void* data() const { return data_; }
+  /// Size of the buffer in bytes.
   std::size_t bytes() const { return bytes_; }
 
  private:
@@ -33,6 +39,7 @@ struct PoolStats {
   std::size_t hits = 0;          ///< allocations served from the pool
   std::size_t misses = 0;        ///< allocations that went to the system
 };
+/// The calling thread's pool statistics.
 TAPEGRAD_API PoolStats pool_stats();
 /// Returns every cached buffer of the calling thread to the system.
 TAPEGRAD_API void empty_pool();

@@ -1,7 +1,9 @@
 #pragma once
-// Tensor: the one type users see. A cheap handle (one shared pointer) to a dense,
-// row-major buffer with a shape and a dtype, and, when it takes part in autograd,
-// to its gradient and the node of the tape that produced it.
+/// \file
+/// Tensor: the one type users see, and the functions that create tensors.
+/// A cheap handle (one shared pointer) to a dense, row-major buffer with a shape and a
+/// dtype, and, when it takes part in autograd, to its gradient and the node of the
+/// tape that produced it.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -20,29 +22,39 @@ class Tensor;
 
 /// What a Tensor handle points at. Users never touch it directly.
 struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  Shape shape;
-  Dtype dtype = Dtype::float32;
-  std::int64_t numel = 0;
+  std::shared_ptr<Storage> storage;  ///< the elements (possibly shared with other tensors)
+  Shape shape;                       ///< extents, row-major
+  Dtype dtype = Dtype::float32;      ///< element type
+  std::int64_t numel = 0;            ///< product of the extents
   /// Null for plain data; set once the tensor requires grad or was computed from one.
   std::shared_ptr<AutogradMeta> autograd;
 };
 
+/// A dense, row-major N-dimensional array of float32 or float64 that can take part in
+/// autograd. Copying a Tensor copies the handle, not the data (as in PyTorch): two
+/// copies see the same elements. Ops are free functions (tapegrad::matmul, tapegrad::add,
+/// ...); in-place updates, which are never recorded, are the members ending in `_`.
 class TAPEGRAD_API Tensor {
  public:
   /// An undefined tensor (no storage), as returned by grad() before any backward.
   Tensor() = default;
+  /// Wraps an existing implementation (for code that builds tensors by hand).
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   /// A new tensor of `shape` with unspecified contents.
   static Tensor empty(const Shape& shape, Dtype dtype = float32);
 
+  /// False for a default-constructed (undefined) tensor, e.g. grad() before backward.
   bool defined() const { return impl_ != nullptr; }
+  /// Extents of every axis, e.g. [n, m] for a matrix.
   const Shape& shape() const { return impl().shape; }
   /// Extent of one axis; negative axes count from the end.
   std::int64_t size(int axis) const;
+  /// Number of axes: 0 for a scalar, 2 for a matrix.
   int dim() const { return static_cast<int>(impl().shape.size()); }
+  /// Number of elements (1 for shape []).
   std::int64_t numel() const { return impl().numel; }
+  /// float32 or float64.
   Dtype dtype() const { return impl().dtype; }
 
   /// Typed pointer to the elements; throws DtypeError if T is not the dtype.
@@ -53,6 +65,7 @@ class TAPEGRAD_API Tensor {
                                    dtype_name(dtype_of<T>())));
     return static_cast<T*>(impl().storage->data());
   }
+  /// Untyped pointer to the elements (numel() * dtype_size(dtype()) bytes).
   void* raw_data() const { return impl().storage->data(); }
 
   /// The value of a one-element tensor.
@@ -63,6 +76,8 @@ class TAPEGRAD_API Tensor {
   double at(std::initializer_list<std::int64_t> index) const;
 
   // ---- autograd -------------------------------------------------------------
+  /// True for a parameter (requires_grad_()) or a result computed from one while
+  /// grad mode was on.
   bool requires_grad() const;
   /// Marks a leaf as a parameter whose gradient backward() fills.
   Tensor& requires_grad_(bool on = true);
@@ -88,18 +103,24 @@ class TAPEGRAD_API Tensor {
   Tensor to(Dtype dtype) const;
 
   // ---- in place, never recorded (optimizer updates, initialisation) ----------
+  /// Sets every element to `value`; returns *this.
   Tensor& fill_(double value);
+  /// Multiplies every element by `value`; returns *this.
   Tensor& mul_(double value);
+  /// Adds `value` to every element; returns *this.
   Tensor& add_(double value);
   /// this += alpha * other, with `other` broadcast to this tensor's shape.
   Tensor& add_(const Tensor& other, double alpha = 1.0);
+  /// Copies `other`'s elements (same shape, converted to this dtype); returns *this.
   Tensor& copy_(const Tensor& other);
 
   /// Throws GraphError naming `op` if this tensor requires grad while grad mode is on:
   /// changing it in place would corrupt the tape.
   void check_mutable(const char* op) const;
 
+  /// The shared implementation (for code that builds tensors by hand).
   std::shared_ptr<TensorImpl> const& impl_ptr() const { return impl_; }
+  /// The implementation; throws Error for an undefined tensor.
   TensorImpl& impl() const;
 
  private:
@@ -107,16 +128,25 @@ class TAPEGRAD_API Tensor {
 };
 
 // ---- creation ------------------------------------------------------------
+// None of these records anything: the results are leaves without grad until
+// requires_grad_() is called on them.
+
+/// All zeros, of `shape`.
 TAPEGRAD_API Tensor zeros(const Shape& shape, Dtype dtype = float32);
+/// All ones, of `shape`.
 TAPEGRAD_API Tensor ones(const Shape& shape, Dtype dtype = float32);
+/// Every element `value`, of `shape`.
 TAPEGRAD_API Tensor full(const Shape& shape, double value, Dtype dtype = float32);
+/// Zeros of t's shape and dtype.
 TAPEGRAD_API Tensor zeros_like(const Tensor& t);
+/// Ones of t's shape and dtype.
 TAPEGRAD_API Tensor ones_like(const Tensor& t);
 /// A tensor from row-major values; values.size() must equal numel(shape).
 TAPEGRAD_API Tensor tensor(const std::vector<double>& values, const Shape& shape,
                            Dtype dtype = float32);
-/// A float32 / float64 tensor copying `values`.
+/// A float32 tensor copying `values` (row-major); values.size() must equal numel(shape).
 TAPEGRAD_API Tensor from_data(std::span<const float> values, const Shape& shape);
+/// A float64 tensor copying `values` (row-major); values.size() must equal numel(shape).
 TAPEGRAD_API Tensor from_data(std::span<const double> values, const Shape& shape);
 /// A one-element tensor of shape [].
 TAPEGRAD_API Tensor scalar(double value, Dtype dtype = float32);

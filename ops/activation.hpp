@@ -1,22 +1,26 @@
 #pragma once
-// Activation functions of the course, and softmax along an axis.
+/// \file
+/// Activation functions of the course, and softmax along an axis. All elementwise
+/// ones keep the input's shape; g below is the upstream gradient.
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
-/// 1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s).
+/// 1 / (1 + e^-x), any shape, computed without overflow. d/dx = s (1 - s).
 TAPEGRAD_API Tensor sigmoid(const Tensor& x);
-/// tanh(x). d/dx = 1 - t^2.
+/// tanh(x), any shape. d/dx = 1 - t^2.
 TAPEGRAD_API Tensor tanh(const Tensor& x);
-/// max(x, 0). d/dx = 1 where x > 0, else 0.
+/// max(x, 0), any shape. d/dx = 1 where x > 0, else 0.
 TAPEGRAD_API Tensor relu(const Tensor& x);
-/// x where x > 0, else slope * x. d/dx = 1 or slope.
+/// x where x > 0, else slope * x; any shape. d/dx = 1 or slope.
 TAPEGRAD_API Tensor leaky_relu(const Tensor& x, double slope = 0.01);
-/// e^x / sum(e^x) along `axis` (shifted by the max: no overflow).
+/// e^x / sum(e^x) along `axis` (shifted by the max: no overflow); same shape as x,
+/// e.g. (classes, m) with axis 0 gives one distribution per column.
 /// d/dx = s * (g - sum(g * s, axis)).
 TAPEGRAD_API Tensor softmax(const Tensor& x, int axis);
-/// log(softmax(x)) along `axis`, computed as x - max - log(sum(e^(x - max))).
+/// log(softmax(x)) along `axis`, same shape as x, computed as
+/// x - max - log(sum(e^(x - max))).
 /// d/dx = g - softmax(x) * sum(g, axis).
 TAPEGRAD_API Tensor log_softmax(const Tensor& x, int axis);
 

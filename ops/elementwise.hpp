@@ -1,5 +1,7 @@
 #pragma once
-// Elementwise math functions, each with its derivative beside it.
+/// \file
+/// Elementwise math functions, each with its derivative beside it. Every result has
+/// the input's shape.
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 

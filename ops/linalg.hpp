@@ -1,11 +1,13 @@
 #pragma once
-// Matrix products, through OpenBLAS's cblas.
+/// \file
+/// Matrix products, through OpenBLAS's cblas (threads: see set_num_threads).
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
-/// (n, k) x (k, m) -> (n, m). dA = G B^T, dB = A^T G (transposes are BLAS flags).
+/// Matrix product of 2-D tensors: (n, k) x (k, m) -> (n, m); throws ShapeError if
+/// the inner dimensions differ. dA = G B^T, dB = A^T G (transposes are BLAS flags).
 TAPEGRAD_API Tensor matmul(const Tensor& a, const Tensor& b);
 
 /// C = alpha * op(A) op(B) + beta * C for 2-D tensors, op = transpose when the flag is

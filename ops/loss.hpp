@@ -1,6 +1,7 @@
 #pragma once
-// Losses. Each returns the mean over examples as a [] tensor and is numerically
-// stable: a logit of +-1000 gives a finite loss and gradient.
+/// \file
+/// Losses. Each returns the mean over examples as a [] tensor and is numerically
+/// stable: a logit of +-1000 gives a finite loss and gradient.
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 

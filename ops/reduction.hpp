@@ -1,5 +1,7 @@
 #pragma once
-// Reductions over all elements or one axis, with numpy's keepdims.
+/// \file
+/// Reductions over all elements or one axis, with numpy's keepdims: reducing axis 1 of
+/// (n, m) gives (n) or, with keepdims, (n, 1).
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
@@ -8,9 +10,11 @@ namespace tapegrad {
 /// Sum of all elements -> []. d/dx = 1 everywhere.
 TAPEGRAD_API Tensor sum(const Tensor& x);
 /// Sum over `axis` (negative counts from the end); keepdims leaves it as extent 1.
+/// d/dx = 1 (g broadcast back over the axis).
 TAPEGRAD_API Tensor sum(const Tensor& x, int axis, bool keepdims = false);
 /// Mean of all elements -> []. d/dx = 1/n.
 TAPEGRAD_API Tensor mean(const Tensor& x);
+/// Mean over `axis`, shaped as sum(x, axis, keepdims). d/dx = 1/n, n the axis's extent.
 TAPEGRAD_API Tensor mean(const Tensor& x, int axis, bool keepdims = false);
 /// Largest element -> []; the gradient goes to the first largest element.
 TAPEGRAD_API Tensor max(const Tensor& x);

@@ -1,5 +1,8 @@
 #pragma once
-// Reshaping, transposing, slicing and joining. All differentiable.
+/// \file
+/// Reshaping, transposing, slicing and joining. All differentiable: each gradient
+/// is the upstream gradient moved back to where the element came from (reshaped,
+/// transposed back, scattered into zeros, split).
 #include <cstdint>
 #include <vector>
 
