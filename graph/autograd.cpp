@@ -217,12 +217,12 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
     Node& node = *m.grad_fn;
     Tensor g = std::move(m.pending);
     m.pending = Tensor();
-    if (m.retains_grad) accumulate_into(m.grad, Tensor(g));
     if (node.released)
       throw GraphError(fmt::format(
-          "backward: the graph through '{}' was already freed by an earlier backward; call "
-          "backward(retain_graph=true) the first time to go through it twice",
-          node.name));
+          "backward: the graph through '{}' (output of shape {}) was already freed by an earlier "
+          "backward; call backward(retain_graph=true) the first time to go through it twice",
+          node.name, shape_str(m.shape)));
+    if (m.retains_grad) accumulate_into(m.grad, Tensor(g));
     Needs needs;
     for (std::size_t i = 0; i < node.inputs.size(); ++i)
       if (node.inputs[i]) needs.bits |= 1u << i;

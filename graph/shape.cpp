@@ -37,6 +37,14 @@ int normalize_axis(const char* op, int axis, std::size_t ndim) {
   return axis < 0 ? axis + n : axis;
 }
 
+int normalize_axis(const char* op, int axis, const Shape& shape) {
+  const int n = static_cast<int>(shape.size());
+  if (axis < -n || axis >= n)
+    throw IndexError(fmt::format("{}: axis {} is out of range for a tensor of shape {}", op, axis,
+                                 shape_str(shape)));
+  return axis < 0 ? axis + n : axis;
+}
+
 std::vector<std::int64_t> strides_of(const Shape& shape) {
   std::vector<std::int64_t> s(shape.size());
   std::int64_t step = 1;

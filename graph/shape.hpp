@@ -26,6 +26,8 @@ TAPEGRAD_API Shape broadcast_shapes(const char* op, const Shape& a, const Shape&
 
 /// Maps a possibly negative axis into [0, ndim); throws IndexError naming `op`.
 TAPEGRAD_API int normalize_axis(const char* op, int axis, std::size_t ndim);
+/// Same, for an axis of `shape`: the message names the shape.
+TAPEGRAD_API int normalize_axis(const char* op, int axis, const Shape& shape);
 
 /// Row-major strides (in elements) of a shape.
 TAPEGRAD_API std::vector<std::int64_t> strides_of(const Shape& shape);

@@ -26,7 +26,7 @@ TensorImpl& Tensor::impl() const {
 }
 
 std::int64_t Tensor::size(int axis) const {
-  return shape()[normalize_axis("size", axis, shape().size())];
+  return shape()[normalize_axis("size", axis, shape())];
 }
 
 double Tensor::item() const {

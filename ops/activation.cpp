@@ -89,7 +89,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 
 Tensor softmax(const Tensor& x, int axis) {
   kernels::check_defined("softmax", x);
-  axis = normalize_axis("softmax", axis, x.shape().size());
+  axis = normalize_axis("softmax", axis, x.shape());
   Tensor s = map_unary(detail::log_softmax_values(x, axis), [](auto v) { return std::exp(v); });
   if (!should_record({&x})) return s;
   return record("softmax", s, {&x}, [s = s.detach(), axis](const Tensor& g, Needs) {
@@ -99,7 +99,7 @@ Tensor softmax(const Tensor& x, int axis) {
 
 Tensor log_softmax(const Tensor& x, int axis) {
   kernels::check_defined("log_softmax", x);
-  axis = normalize_axis("log_softmax", axis, x.shape().size());
+  axis = normalize_axis("log_softmax", axis, x.shape());
   Tensor y = detail::log_softmax_values(x, axis);
   if (!should_record({&x})) return y;
   return record("log_softmax", y, {&x}, [y = y.detach(), axis](const Tensor& g, Needs) {

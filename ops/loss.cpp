@@ -96,7 +96,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int axi
   const char* op = "softmax_cross_entropy";
   kernels::check_defined(op, logits);
   kernels::check_defined(op, target);
-  axis = normalize_axis(op, axis, logits.shape().size());
+  axis = normalize_axis(op, axis, logits.shape());
   const Shape& shape = logits.shape();
   const std::int64_t classes = shape[axis];
   Shape without = shape, kept = shape;
@@ -125,7 +125,11 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int axi
         for (std::int64_t i = 0; i < s.inner; ++i) {
           const std::int64_t pos = o * s.inner + i;
           const double label = labels[pos];
-          if (!(label >= 0 && label < static_cast<double>(classes)) || label != std::floor(label))
+          if (label != std::floor(label))  // NaN too
+            throw ValueError(fmt::format(
+                "{}: label {} at position {} is not an integer class index (logits {})", op,
+                label, pos, shape_str(shape)));
+          if (!(label >= 0 && label < static_cast<double>(classes)))
             throw IndexError(fmt::format(
                 "{}: label {} at position {} is not a class index in [0, {}) (logits {})", op,
                 label, pos, classes, shape_str(shape)));

@@ -60,7 +60,7 @@ Tensor sum(const Tensor& x) {
 
 Tensor sum(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("sum", x);
-  axis = normalize_axis("sum", axis, x.shape().size());
+  axis = normalize_axis("sum", axis, x.shape());
   Tensor out = kernels::sum_axis_keepdim(x, axis);
   if (!keepdims) out = reshape(out.detach(), reduced_shape(x.shape(), axis, false));
   return record("sum", out, {&x}, [shape = x.shape(), axis](const Tensor& g, Needs) {
@@ -76,7 +76,7 @@ Tensor mean(const Tensor& x) {
 
 Tensor mean(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("mean", x);
-  axis = normalize_axis("mean", axis, x.shape().size());
+  axis = normalize_axis("mean", axis, x.shape());
   check_nonempty_axis("mean", x, axis);
   return sum(x, axis, keepdims) * (1.0 / static_cast<double>(x.size(axis)));
 }
@@ -89,7 +89,7 @@ Tensor max(const Tensor& x) {
 
 Tensor max(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("max", x);
-  axis = normalize_axis("max", axis, x.shape().size());
+  axis = normalize_axis("max", axis, x.shape());
   check_nonempty_axis("max", x, axis);
   const auto idx = argmax_along(x, axis);
   const kernels::AxisSplit s = kernels::split_at(x.shape(), axis);
@@ -124,7 +124,7 @@ Tensor argmax(const Tensor& x) {
 
 Tensor argmax(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("argmax", x);
-  axis = normalize_axis("argmax", axis, x.shape().size());
+  axis = normalize_axis("argmax", axis, x.shape());
   check_nonempty_axis("argmax", x, axis);
   const auto idx = argmax_along(x, axis);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdims), x.dtype());

@@ -64,8 +64,8 @@ Tensor transpose(const Tensor& x) {
 Tensor transpose(const Tensor& x, int axis0, int axis1) {
   kernels::check_defined("transpose", x);
   const std::size_t nd = x.shape().size();
-  axis0 = normalize_axis("transpose", axis0, nd);
-  axis1 = normalize_axis("transpose", axis1, nd);
+  axis0 = normalize_axis("transpose", axis0, x.shape());
+  axis1 = normalize_axis("transpose", axis1, x.shape());
   Shape shape = x.shape();
   std::swap(shape[axis0], shape[axis1]);
   Tensor out = Tensor::empty(shape, x.dtype());
@@ -105,13 +105,13 @@ Tensor transpose(const Tensor& x, int axis0, int axis1) {
 
 Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end) {
   kernels::check_defined("slice", x);
-  axis = normalize_axis("slice", axis, x.shape().size());
+  axis = normalize_axis("slice", axis, x.shape());
   const std::int64_t n = x.size(axis);
-  begin = wrap(begin, n);
-  end = wrap(end, n);
-  if (begin < 0 || end > n || begin > end)
+  if (wrap(begin, n) < 0 || wrap(end, n) > n || wrap(begin, n) > wrap(end, n))
     throw IndexError(fmt::format("slice: [{}, {}) is out of range for axis {} of shape {}", begin,
                                  end, axis, shape_str(x.shape())));
+  begin = wrap(begin, n);
+  end = wrap(end, n);
   Shape shape = x.shape();
   shape[axis] = end - begin;
   Tensor out = Tensor::empty(shape, x.dtype());
@@ -133,7 +133,7 @@ Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end) {
 
 Tensor select(const Tensor& x, int axis, std::int64_t index) {
   kernels::check_defined("select", x);
-  axis = normalize_axis("select", axis, x.shape().size());
+  axis = normalize_axis("select", axis, x.shape());
   const std::int64_t n = x.size(axis);
   if (index < -n || index >= n)
     throw IndexError(fmt::format("select: index {} is out of range for axis {} of shape {}", index,
@@ -146,7 +146,7 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
 
 Tensor index_select(const Tensor& x, int axis, const std::vector<std::int64_t>& indices) {
   kernels::check_defined("index_select", x);
-  axis = normalize_axis("index_select", axis, x.shape().size());
+  axis = normalize_axis("index_select", axis, x.shape());
   const std::int64_t n = x.size(axis);
   for (std::int64_t i : indices)
     if (i < 0 || i >= n)
@@ -183,7 +183,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   if (xs.empty()) throw ValueError("concat: no tensors to join");
   for (const Tensor& x : xs) kernels::check_defined("concat", x);
   const Tensor& first = xs.front();
-  axis = normalize_axis("concat", axis, first.shape().size());
+  axis = normalize_axis("concat", axis, first.shape());
   Shape shape = first.shape();
   shape[axis] = 0;
   for (const Tensor& x : xs) {

@@ -267,11 +267,13 @@ BOOST_AUTO_TEST_CASE(backward_releases_the_saved_tensors) {
 
 BOOST_AUTO_TEST_CASE(second_backward_through_a_released_graph_throws) {
   Tensor x = param({0.1, 0.2}, {2});
-  const Tensor loss = sum(exp(x) * x);
+  Tensor loss = sum(exp(x) * x);
+  loss.retain_grad();
   loss.backward();
   const auto first = x.grad().to_vector();
   BOOST_CHECK_THROW(loss.backward(), GraphError);
   BOOST_TEST(x.grad().to_vector() == first, bt::per_element());  // nothing was added
+  BOOST_TEST(loss.grad().item() == 1.0);  // not even to the retained gradient
 }
 
 BOOST_AUTO_TEST_CASE(retain_graph_allows_a_second_backward_that_doubles_the_grads) {
