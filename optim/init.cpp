@@ -1,8 +1,7 @@
-#include <tapegrad/optim/init.hpp>
+#include <fmt/format.h>
 
 #include <cmath>
-
-#include <fmt/format.h>
+#include <tapegrad/optim/init.hpp>
 
 namespace tapegrad::init {
 
@@ -47,12 +46,14 @@ Tensor small_random(const Shape& shape, Dtype dtype, Generator& gen, double scal
 
 Tensor xavier_normal(const Shape& shape, Dtype dtype, Generator& gen, double gain) {
   const Fans f = fans(shape);
-  return normal(shape, dtype, gen, gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out)));
+  return normal(shape, dtype, gen,
+                gain * std::sqrt(2.0 / static_cast<double>(f.fan_in + f.fan_out)));
 }
 
 Tensor xavier_uniform(const Shape& shape, Dtype dtype, Generator& gen, double gain) {
   const Fans f = fans(shape);
-  return uniform(shape, dtype, gen, gain * std::sqrt(6.0 / static_cast<double>(f.fan_in + f.fan_out)));
+  return uniform(shape, dtype, gen,
+                 gain * std::sqrt(6.0 / static_cast<double>(f.fan_in + f.fan_out)));
 }
 
 Tensor he_normal(const Shape& shape, Dtype dtype, Generator& gen) {
@@ -65,12 +66,18 @@ Tensor he_uniform(const Shape& shape, Dtype dtype, Generator& gen) {
 
 Tensor make(Init init, const Shape& shape, Dtype dtype, Generator& gen) {
   switch (init) {
-    case Init::zeros: return tapegrad::zeros(shape, dtype);
-    case Init::small_random: return small_random(shape, dtype, gen);
-    case Init::xavier_normal: return xavier_normal(shape, dtype, gen);
-    case Init::xavier_uniform: return xavier_uniform(shape, dtype, gen);
-    case Init::he_normal: return he_normal(shape, dtype, gen);
-    case Init::he_uniform: return he_uniform(shape, dtype, gen);
+    case Init::zeros:
+      return tapegrad::zeros(shape, dtype);
+    case Init::small_random:
+      return small_random(shape, dtype, gen);
+    case Init::xavier_normal:
+      return xavier_normal(shape, dtype, gen);
+    case Init::xavier_uniform:
+      return xavier_uniform(shape, dtype, gen);
+    case Init::he_normal:
+      return he_normal(shape, dtype, gen);
+    case Init::he_uniform:
+      return he_uniform(shape, dtype, gen);
   }
   throw ValueError("init::make: unknown initializer");
 }

@@ -4,7 +4,7 @@
 // A weight has the course's layout W[l]: (n[l], n[l-1]) = (fan_out, fan_in).
 #include <cstdint>
 #include <string_view>
-
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
@@ -15,30 +15,33 @@ struct Fans {
 };
 /// (fan_out, fan_in, k...) -> fan_in = shape[1] * k..., fan_out = shape[0] * k...
 /// (PyTorch's rule); throws ShapeError for fewer than 2 axes.
-Fans fans(const Shape& shape);
+TAPEGRAD_API Fans fans(const Shape& shape);
 
 /// All zeros (the course's choice for b; for W it leaves every unit the same).
-Tensor zeros(const Shape& shape, Dtype dtype = float32);
+TAPEGRAD_API Tensor zeros(const Shape& shape, Dtype dtype = float32);
 /// The course's small random weights: randn * scale (scale 0.01).
-Tensor small_random(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator(),
-                    double scale = 0.01);
+TAPEGRAD_API Tensor small_random(const Shape& shape, Dtype dtype = float32,
+                                 Generator& gen = default_generator(), double scale = 0.01);
 /// Glorot normal: N(0, std^2), std = gain sqrt(2 / (fan_in + fan_out)).
-Tensor xavier_normal(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator(),
-                     double gain = 1.0);
+TAPEGRAD_API Tensor xavier_normal(const Shape& shape, Dtype dtype = float32,
+                                  Generator& gen = default_generator(), double gain = 1.0);
 /// Glorot uniform: U[-a, a), a = gain sqrt(6 / (fan_in + fan_out)).
-Tensor xavier_uniform(const Shape& shape, Dtype dtype = float32,
-                      Generator& gen = default_generator(), double gain = 1.0);
+TAPEGRAD_API Tensor xavier_uniform(const Shape& shape, Dtype dtype = float32,
+                                   Generator& gen = default_generator(), double gain = 1.0);
 /// He normal (the course's He init, for relu): N(0, std^2), std = sqrt(2 / fan_in).
-Tensor he_normal(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+TAPEGRAD_API Tensor he_normal(const Shape& shape, Dtype dtype = float32,
+                              Generator& gen = default_generator());
 /// He uniform: U[-a, a), a = sqrt(6 / fan_in).
-Tensor he_uniform(const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+TAPEGRAD_API Tensor he_uniform(const Shape& shape, Dtype dtype = float32,
+                               Generator& gen = default_generator());
 
 /// The initializers by name, for layers that take one as an option.
 enum class Init { zeros, small_random, xavier_normal, xavier_uniform, he_normal, he_uniform };
 /// Init::he_normal -> he_normal(shape, dtype, gen), and so on.
-Tensor make(Init init, const Shape& shape, Dtype dtype = float32, Generator& gen = default_generator());
+TAPEGRAD_API Tensor make(Init init, const Shape& shape, Dtype dtype = float32,
+                         Generator& gen = default_generator());
 /// "zeros", "small_random" (or "random"), "xavier_normal", "xavier_uniform",
 /// "he_normal" (or "he"), "he_uniform"; throws ValueError otherwise.
-Init init_from_name(std::string_view name);
+TAPEGRAD_API Init init_from_name(std::string_view name);
 
 }  // namespace tapegrad::init

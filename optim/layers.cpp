@@ -1,11 +1,10 @@
-#include <tapegrad/optim/layers.hpp>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/optim/layers.hpp>
 
 namespace tapegrad::nn {
 
@@ -15,28 +14,38 @@ Activation activation_from_name(std::string_view name) {
   if (name == "sigmoid") return Activation::sigmoid;
   if (name == "tanh") return Activation::tanh;
   if (name == "leaky_relu") return Activation::leaky_relu;
-  throw ValueError(fmt::format(
-      "activation: unknown name '{}' (relu, sigmoid, tanh, leaky_relu, none)", name));
+  throw ValueError(
+      fmt::format("activation: unknown name '{}' (relu, sigmoid, tanh, leaky_relu, none)", name));
 }
 
 std::string_view activation_name(Activation a) {
   switch (a) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-    case Activation::leaky_relu: return "leaky_relu";
+    case Activation::none:
+      return "none";
+    case Activation::relu:
+      return "relu";
+    case Activation::sigmoid:
+      return "sigmoid";
+    case Activation::tanh:
+      return "tanh";
+    case Activation::leaky_relu:
+      return "leaky_relu";
   }
   return "?";
 }
 
 Tensor activate(const Tensor& z, Activation a, double slope) {
   switch (a) {
-    case Activation::none: return z;
-    case Activation::relu: return relu(z);
-    case Activation::sigmoid: return sigmoid(z);
-    case Activation::tanh: return tapegrad::tanh(z);
-    case Activation::leaky_relu: return leaky_relu(z, slope);
+    case Activation::none:
+      return z;
+    case Activation::relu:
+      return relu(z);
+    case Activation::sigmoid:
+      return sigmoid(z);
+    case Activation::tanh:
+      return tapegrad::tanh(z);
+    case Activation::leaky_relu:
+      return leaky_relu(z, slope);
   }
   return z;
 }
@@ -46,8 +55,8 @@ Tensor activate(const Tensor& z, Activation a, double slope) {
 Linear::Linear(std::int64_t in_features, std::int64_t out_features, init::Init weight_init,
                Dtype dtype, Generator& gen) {
   if (in_features <= 0 || out_features <= 0)
-    throw ValueError(fmt::format("Linear: sizes must be positive, got in={} out={}", in_features,
-                                 out_features));
+    throw ValueError(
+        fmt::format("Linear: sizes must be positive, got in={} out={}", in_features, out_features));
   W = init::make(weight_init, {out_features, in_features}, dtype, gen);
   b = zeros({out_features, 1}, dtype);
   W.requires_grad_();
@@ -56,8 +65,9 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, init::Init w
 
 Tensor Linear::forward(const Tensor& x) const {
   if (x.dim() != 2 || x.size(0) != in_features())
-    throw ShapeError(fmt::format("Linear: input of shape {} for a layer of {} inputs (expects ({}, m))",
-                                 shape_str(x.shape()), in_features(), in_features()));
+    throw ShapeError(
+        fmt::format("Linear: input of shape {} for a layer of {} inputs (expects ({}, m))",
+                    shape_str(x.shape()), in_features(), in_features()));
   return matmul(W, x) + b;
 }
 
@@ -91,10 +101,12 @@ MLP::MLP(std::vector<std::int64_t> layers_dims, const std::vector<std::string>& 
 
 MLP::MLP(std::vector<std::int64_t> layers_dims, std::vector<Activation> activations,
          MLPOptions options)
-    : dims_(std::move(layers_dims)), activations_(std::move(activations)),
+    : dims_(std::move(layers_dims)),
+      activations_(std::move(activations)),
       leaky_slope_(options.leaky_slope) {
   if (dims_.size() < 2)
-    throw ValueError(fmt::format("MLP: layers_dims needs at least 2 sizes (n_x, n_L), got {}", dims_));
+    throw ValueError(
+        fmt::format("MLP: layers_dims needs at least 2 sizes (n_x, n_L), got {}", dims_));
   for (std::int64_t n : dims_)
     if (n <= 0) throw ValueError(fmt::format("MLP: layer sizes must be positive, got {}", dims_));
   if (activations_.size() != dims_.size() - 1)
@@ -105,15 +117,16 @@ MLP::MLP(std::vector<std::int64_t> layers_dims, std::vector<Activation> activati
   for (std::size_t l = 1; l < dims_.size(); ++l) {
     const Activation a = activations_[l - 1];
     const bool rectifier = a == Activation::relu || a == Activation::leaky_relu;
-    const init::Init w_init = options.weight_init.value_or(
-        rectifier ? init::Init::he_normal : init::Init::xavier_normal);
+    const init::Init w_init =
+        options.weight_init.value_or(rectifier ? init::Init::he_normal : init::Init::xavier_normal);
     layers_.emplace_back(dims_[l - 1], dims_[l], w_init, options.dtype, gen);
   }
 }
 
 Tensor MLP::forward(const Tensor& x) const {
   Tensor a = x;
-  for (std::size_t l = 0; l < layers_.size(); ++l) a = activate(layers_[l](a), activations_[l], leaky_slope_);
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    a = activate(layers_[l](a), activations_[l], leaky_slope_);
   return a;
 }
 

@@ -7,26 +7,26 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/optim/init.hpp>
 #include <tapegrad/optim/named_tensors.hpp>
+#include <vector>
 
 namespace tapegrad::nn {
 
 enum class Activation { none, relu, sigmoid, tanh, leaky_relu };
 
 /// "none" (or "linear"), "relu", "sigmoid", "tanh", "leaky_relu"; throws ValueError otherwise.
-Activation activation_from_name(std::string_view name);
+TAPEGRAD_API Activation activation_from_name(std::string_view name);
 /// The name activation_from_name reads.
-std::string_view activation_name(Activation a);
+TAPEGRAD_API std::string_view activation_name(Activation a);
 /// g(z) elementwise; leaky_relu uses `slope` for z < 0.
-Tensor activate(const Tensor& z, Activation a, double slope = 0.01);
+TAPEGRAD_API Tensor activate(const Tensor& z, Activation a, double slope = 0.01);
 
 /// z = W x + b: (in, m) -> (out, m), W (out, in), b (out, 1) broadcast over columns.
-class Linear {
+class TAPEGRAD_API Linear {
  public:
   /// W from `weight_init`, b zeros; both require grad.
   Linear(std::int64_t in_features, std::int64_t out_features,
@@ -59,7 +59,7 @@ struct MLPOptions {
 /// A stack of Linear layers from the course's layers_dims {n_x, n1, ..., n_L}:
 /// A[l] = g[l](W[l] A[l-1] + b[l]). forward returns the last layer's output, which is
 /// linear unless an activation is given for it: logits, to pair with the fused losses.
-class MLP {
+class TAPEGRAD_API MLP {
  public:
   /// `hidden` for every hidden layer, the last layer linear: MLP({784, 256, 10}, "relu").
   MLP(std::vector<std::int64_t> layers_dims, const char* hidden = "relu", MLPOptions options = {});

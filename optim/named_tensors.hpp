@@ -2,10 +2,9 @@
 // Tensors with names, in a fixed order: what a model's parameters, an optimizer's
 // state and a checkpoint file all are.
 #include <string>
+#include <tapegrad/graph/tensor.hpp>
 #include <utility>
 #include <vector>
-
-#include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 

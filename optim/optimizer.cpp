@@ -1,12 +1,10 @@
-#include <tapegrad/optim/optimizer.hpp>
-
-#include <cmath>
-#include <unordered_map>
-#include <unordered_set>
-
 #include <fmt/format.h>
 
+#include <cmath>
 #include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/optim/optimizer.hpp>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace tapegrad::optim {
 
@@ -30,7 +28,8 @@ std::vector<Tensor> zeros_like_each(const std::vector<Tensor>& params) {
 }
 
 void append_indexed(NamedTensors& out, const char* prefix, const std::vector<Tensor>& ts) {
-  for (std::size_t i = 0; i < ts.size(); ++i) out.emplace_back(fmt::format("{}.{}", prefix, i), ts[i]);
+  for (std::size_t i = 0; i < ts.size(); ++i)
+    out.emplace_back(fmt::format("{}.{}", prefix, i), ts[i]);
 }
 
 }  // namespace
@@ -68,22 +67,27 @@ NamedTensors Optimizer::state() const {
   return out;
 }
 
-void Optimizer::append_state(NamedTensors& out) const { out.emplace_back("lr", scalar(lr_, float64)); }
+void Optimizer::append_state(NamedTensors& out) const {
+  out.emplace_back("lr", scalar(lr_, float64));
+}
 
 void Optimizer::load_state(const NamedTensors& given) {
   const NamedTensors mine = state();
   std::unordered_map<std::string, const Tensor*> by_name;
   for (const auto& [name, t] : given) {
     if (!t.defined())
-      throw ValueError(fmt::format("{}::load_state: state tensor '{}' is undefined", this->name(), name));
+      throw ValueError(
+          fmt::format("{}::load_state: state tensor '{}' is undefined", this->name(), name));
     if (!by_name.emplace(name, &t).second)
-      throw ValueError(fmt::format("{}::load_state: state tensor '{}' appears twice", this->name(), name));
+      throw ValueError(
+          fmt::format("{}::load_state: state tensor '{}' appears twice", this->name(), name));
   }
   // Check everything first: a failed load changes nothing.
   for (const auto& [name, t] : mine) {
     auto it = by_name.find(name);
     if (it == by_name.end())
-      throw ValueError(fmt::format("{}::load_state: state tensor '{}' is missing", this->name(), name));
+      throw ValueError(
+          fmt::format("{}::load_state: state tensor '{}' is missing", this->name(), name));
     if (it->second->shape() != t.shape())
       throw ShapeError(fmt::format("{}::load_state: state tensor '{}' has shape {}, expected {}",
                                    this->name(), name, shape_str(it->second->shape()),
@@ -94,8 +98,8 @@ void Optimizer::load_state(const NamedTensors& given) {
     for (const auto& entry : mine) known.insert(entry.first);
     for (const auto& entry : given)
       if (!known.contains(entry.first))
-        throw ValueError(fmt::format("{}::load_state: unexpected state tensor '{}'", this->name(),
-                                     entry.first));
+        throw ValueError(
+            fmt::format("{}::load_state: unexpected state tensor '{}'", this->name(), entry.first));
   }
   NoGradGuard no_grad;
   for (const auto& [name, t] : mine) {

@@ -9,14 +9,14 @@
 // Weight decay is L2, coupled: g <- g + weight_decay * p, as PyTorch's weight_decay.
 #include <cstdint>
 #include <string>
-#include <vector>
-
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/optim/named_tensors.hpp>
+#include <vector>
 
 namespace tapegrad::optim {
 
-class Optimizer {
+class TAPEGRAD_API Optimizer {
  public:
   /// Throws ValueError for an undefined, non-leaf or repeated parameter, or lr < 0.
   Optimizer(std::vector<Tensor> params, double lr);
@@ -65,7 +65,7 @@ struct SGDOptions {
 /// Gradient descent, with optional momentum (velocity v starts at 0):
 ///   g = grad + wd p;  v = mu v + (1 - dampening) g;  p -= lr (nesterov ? g + mu v : v).
 /// Without momentum: p -= lr g. State: "velocity.i" when momentum > 0.
-class SGD : public Optimizer {
+class TAPEGRAD_API SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, SGDOptions options);
   SGD(std::vector<Tensor> params, double lr) : SGD(std::move(params), SGDOptions{.lr = lr}) {}
@@ -91,7 +91,7 @@ struct RMSpropOptions {
 
 /// RMSprop: g = grad + wd p;  s = alpha s + (1 - alpha) g^2;  p -= lr g / (sqrt(s) + eps).
 /// State: "square_avg.i" (s starts at 0).
-class RMSprop : public Optimizer {
+class TAPEGRAD_API RMSprop : public Optimizer {
  public:
   RMSprop(std::vector<Tensor> params, RMSpropOptions options);
   RMSprop(std::vector<Tensor> params, double lr)
@@ -120,7 +120,7 @@ struct AdamOptions {
 ///   g = grad + wd p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 ///   p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
 /// State: "step" ([] float64), "exp_avg.i" (m), "exp_avg_sq.i" (v).
-class Adam : public Optimizer {
+class TAPEGRAD_API Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
   Adam(std::vector<Tensor> params, double lr) : Adam(std::move(params), AdamOptions{.lr = lr}) {}
@@ -142,6 +142,6 @@ class Adam : public Optimizer {
 /// Scales all gradients together so that their global L2 norm
 /// sqrt(sum_i ||grad_i||^2) is at most max_norm (factor max_norm / (norm + 1e-6), as
 /// PyTorch); undefined grads are skipped. Returns the norm before clipping.
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+TAPEGRAD_API double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
 
 }  // namespace tapegrad::optim

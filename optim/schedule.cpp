@@ -1,10 +1,9 @@
-#include <tapegrad/optim/schedule.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-
-#include <fmt/format.h>
+#include <tapegrad/optim/schedule.hpp>
 
 namespace tapegrad::optim {
 

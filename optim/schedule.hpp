@@ -6,23 +6,25 @@
 //   for (int epoch = 0; epoch < n; ++epoch) { optim::apply_schedule(schedule, opt, epoch); ... }
 #include <concepts>
 #include <cstdint>
-
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad::optim {
 
 /// lr0 * gamma^floor(epoch / step_size): multiplied by gamma every step_size epochs.
-double step_decay(double lr0, std::int64_t epoch, std::int64_t step_size, double gamma);
+TAPEGRAD_API double step_decay(double lr0, std::int64_t epoch, std::int64_t step_size,
+                               double gamma);
 /// lr0 * gamma^epoch.
-double exponential_decay(double lr0, std::int64_t epoch, double gamma);
+TAPEGRAD_API double exponential_decay(double lr0, std::int64_t epoch, double gamma);
 /// The course's decay: lr0 / (1 + decay_rate * epoch).
-double inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate);
+TAPEGRAD_API double inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate);
 /// The course's scheduled decay: lr0 / (1 + decay_rate * floor(epoch / time_interval)).
-double scheduled_inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate,
-                                    std::int64_t time_interval);
+TAPEGRAD_API double scheduled_inverse_time_decay(double lr0, std::int64_t epoch, double decay_rate,
+                                                 std::int64_t time_interval);
 /// Cosine from lr0 down to lr_min over T epochs, then lr_min:
 /// lr_min + (lr0 - lr_min) (1 + cos(pi min(epoch, T) / T)) / 2.
-double cosine_decay(double lr0, std::int64_t epoch, std::int64_t T, double lr_min = 0.0);
+TAPEGRAD_API double cosine_decay(double lr0, std::int64_t epoch, std::int64_t T,
+                                 double lr_min = 0.0);
 
 /// step_decay with its constants.
 struct StepDecay {

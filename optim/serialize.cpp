@@ -1,4 +1,6 @@
-#include <tapegrad/optim/serialize.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -10,15 +12,10 @@
 #include <istream>
 #include <iterator>
 #include <ostream>
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/optim/serialize.hpp>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <fmt/format.h>
-
-#include <tapegrad/graph/autograd.hpp>
 
 namespace tapegrad {
 
@@ -46,7 +43,8 @@ constexpr auto kCrcTable = make_crc_table();
 
 template <class U>
 void put_uint(std::string& out, U value) {
-  for (std::size_t k = 0; k < sizeof(U); ++k) out.push_back(static_cast<char>((value >> (8 * k)) & 0xFFu));
+  for (std::size_t k = 0; k < sizeof(U); ++k)
+    out.push_back(static_cast<char>((value >> (8 * k)) & 0xFFu));
 }
 
 template <class U>
@@ -102,7 +100,8 @@ std::string encode(const NamedTensors& tensors, const char* who) {
     out += name;
     out.push_back(static_cast<char>(t.dtype() == float32 ? 0 : 1));
     put_uint<std::uint32_t>(out, static_cast<std::uint32_t>(t.shape().size()));
-    for (std::int64_t extent : t.shape()) put_uint<std::uint64_t>(out, static_cast<std::uint64_t>(extent));
+    for (std::int64_t extent : t.shape())
+      put_uint<std::uint64_t>(out, static_cast<std::uint64_t>(extent));
     put_data(out, t.raw_data(), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()),
              dtype_size(t.dtype()));
     put_uint<std::uint32_t>(out, crc32(out.data() + start, out.size() - start));
@@ -111,6 +110,21 @@ std::string encode(const NamedTensors& tensors, const char* who) {
 }
 
 // ---- decoding, with every failure naming the source and the byte offset --------------
+
+// A name read from a file, fit for a message: a damaged one may hold any byte (a NUL
+// would cut what() short), so non-printable bytes become \xNN and long names are cut.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7F)
+      out.push_back(static_cast<char>(c));
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  if (name.size() > 64) out += "...";
+  return out;
+}
 
 class Reader {
  public:
@@ -178,7 +192,7 @@ NamedTensors decode(const std::string& bytes, const std::string& source, const c
     const auto name_len = r.uint<std::uint32_t>(which + "'s name length");
     const char* name_p = r.take(name_len, which + "'s name");
     std::string name(name_p, name_len);
-    const std::string label = fmt::format("tensor {} ('{}')", i, name);
+    const std::string label = fmt::format("tensor {} ('{}')", i, printable(name));
     const std::size_t dtype_at = r.offset();
     const auto code = static_cast<unsigned char>(*r.take(1, label + "'s dtype"));
     if (code > 1) r.fail(dtype_at, fmt::format("{}: unknown dtype code {}", label, code));
@@ -199,7 +213,8 @@ NamedTensors decode(const std::string& bytes, const std::string& source, const c
       elems = (extent != 0 && elems > max_elems / extent) ? max_elems + 1 : elems * extent;
     }
     const std::size_t nbytes = elems > max_elems ? SIZE_MAX : elems * dtype_size(dtype);
-    const char* data = r.take(nbytes, fmt::format("{}'s data of shape {}", label, shape_str(shape)));
+    const char* data =
+        r.take(nbytes, fmt::format("{}'s data of shape {}", label, shape_str(shape)));
     const std::size_t end = r.offset();
     const std::size_t crc_at = r.offset();
     const auto stored = r.uint<std::uint32_t>(label + "'s checksum");
@@ -225,13 +240,15 @@ std::string read_file(const std::filesystem::path& path, const char* who) {
                               std::strerror(errno)));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad())
-    throw IoError(fmt::format("{}: {}: read error after byte {}", who, path.string(), bytes.size()));
+    throw IoError(
+        fmt::format("{}: {}: read error after byte {}", who, path.string(), bytes.size()));
   return bytes;
 }
 
 // Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames
 // it over `path`: readers see either the old file or the new one, never a part.
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes, const char* who) {
+void write_file_atomically(const std::filesystem::path& path, const std::string& bytes,
+                           const char* who) {
   static std::atomic<std::uint64_t> counter{0};
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp-{}-{}", static_cast<long>(::getpid()), counter.fetch_add(1));
@@ -295,7 +312,8 @@ void check_fits(const NamedTensors& destination,
                                      source, name));
 }
 
-void assign(const NamedTensors& destination, const std::unordered_map<std::string, const Tensor*>& loaded) {
+void assign(const NamedTensors& destination,
+            const std::unordered_map<std::string, const Tensor*>& loaded) {
   NoGradGuard no_grad;  // parameters require grad; this update is not part of any graph
   for (const auto& [name, t] : destination) {
     const Tensor& src = *loaded.at(name);
@@ -338,7 +356,9 @@ std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc) {
 void write_tensors(std::ostream& out, const NamedTensors& tensors) {
   const std::string bytes = encode(tensors, "write_tensors");
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw IoError(fmt::format("write_tensors: the stream failed writing {} bytes (at byte 0)", bytes.size()));
+  if (!out)
+    throw IoError(
+        fmt::format("write_tensors: the stream failed writing {} bytes (at byte 0)", bytes.size()));
 }
 
 NamedTensors read_tensors(std::istream& in, const std::string& source) {
@@ -354,7 +374,8 @@ NamedTensors load_parameters(const std::filesystem::path& path) {
   return decode(read_file(path, "load_parameters"), path.string(), "load_parameters");
 }
 
-void load_parameters_into(const std::filesystem::path& path, const NamedTensors& destination, bool strict) {
+void load_parameters_into(const std::filesystem::path& path, const NamedTensors& destination,
+                          bool strict) {
   const char* who = "load_parameters_into";
   const NamedTensors loaded = decode(read_file(path, who), path.string(), who);
   const auto by_name = index_by_name(loaded);
@@ -374,7 +395,8 @@ void load_optimizer(const std::filesystem::path& path, optim::Optimizer& optimiz
 void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
                      const optim::Optimizer& optimizer) {
   NamedTensors all = with_prefix(kModelPrefix, parameters);
-  for (auto& entry : with_prefix(kOptimizerPrefix, optimizer.state())) all.push_back(std::move(entry));
+  for (auto& entry : with_prefix(kOptimizerPrefix, optimizer.state()))
+    all.push_back(std::move(entry));
   write_file_atomically(path, encode(all, "save_checkpoint"), "save_checkpoint");
 }
 

@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
-
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/optim/named_tensors.hpp>
 #include <tapegrad/optim/optimizer.hpp>
@@ -28,36 +28,37 @@ namespace tapegrad {
 inline constexpr std::uint32_t parameter_file_version = 1;
 
 /// CRC-32 (IEEE 802.3, as zlib's crc32) of `size` bytes, continuing from `crc`.
-std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc = 0);
+TAPEGRAD_API std::uint32_t crc32(const void* data, std::size_t size, std::uint32_t crc = 0);
 
 /// Writes `tensors` in the format above; throws ValueError for an empty, repeated or
 /// undefined entry, IoError if the stream fails.
-void write_tensors(std::ostream& out, const NamedTensors& tensors);
+TAPEGRAD_API void write_tensors(std::ostream& out, const NamedTensors& tensors);
 /// Reads everything up to the end of `in`; errors name `source` and the byte offset.
-NamedTensors read_tensors(std::istream& in, const std::string& source = "<stream>");
+TAPEGRAD_API NamedTensors read_tensors(std::istream& in, const std::string& source = "<stream>");
 
 /// Saves named tensors to `path`, atomically (temporary file + rename).
-void save_parameters(const std::filesystem::path& path, const NamedTensors& tensors);
+TAPEGRAD_API void save_parameters(const std::filesystem::path& path, const NamedTensors& tensors);
 /// Loads the named tensors of a file, in file order, as new tensors (no grad).
-NamedTensors load_parameters(const std::filesystem::path& path);
+TAPEGRAD_API NamedTensors load_parameters(const std::filesystem::path& path);
 /// Loads a file into existing tensors (e.g. model.named_parameters()), matched by
 /// name: every destination name must be in the file with the same shape (values are
 /// converted to the destination's dtype); with `strict`, the file may hold no others.
 /// All or nothing: on any error the destination is unchanged.
-void load_parameters_into(const std::filesystem::path& path, const NamedTensors& destination,
-                          bool strict = true);
+TAPEGRAD_API void load_parameters_into(const std::filesystem::path& path,
+                                       const NamedTensors& destination, bool strict = true);
 
 /// Saves an optimizer's state (lr, step count, moment estimates...).
-void save_optimizer(const std::filesystem::path& path, const optim::Optimizer& optimizer);
+TAPEGRAD_API void save_optimizer(const std::filesystem::path& path,
+                                 const optim::Optimizer& optimizer);
 /// Restores an optimizer's state saved by save_optimizer, all or nothing.
-void load_optimizer(const std::filesystem::path& path, optim::Optimizer& optimizer);
+TAPEGRAD_API void load_optimizer(const std::filesystem::path& path, optim::Optimizer& optimizer);
 
 /// One file with a model's parameters ("model/<name>") and its optimizer's state
 /// ("optimizer/<name>"): resuming training restores both.
-void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
-                     const optim::Optimizer& optimizer);
+TAPEGRAD_API void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
+                                  const optim::Optimizer& optimizer);
 /// Restores parameters and optimizer state from save_checkpoint's file, all or nothing.
-void load_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
-                     optim::Optimizer& optimizer);
+TAPEGRAD_API void load_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
+                                  optim::Optimizer& optimizer);
 
 }  // namespace tapegrad

@@ -1,11 +1,9 @@
 #define BOOST_TEST_MODULE optim
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <functional>
-#include <vector>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 using namespace tapegrad;
 using Vec = std::vector<double>;
@@ -21,18 +19,22 @@ Tensor param(const Vec& values, const Shape& shape, Dtype dtype = float64) {
 void check_close(const Vec& got, const Vec& want, double tol, const char* what) {
   BOOST_TEST_REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i)
-    BOOST_TEST(std::abs(got[i] - want[i]) <= tol, what << "[" << i << "]: " << got[i] << " vs " << want[i]);
+    BOOST_TEST(std::abs(got[i] - want[i]) <= tol,
+               what << "[" << i << "]: " << got[i] << " vs " << want[i]);
 }
 
 // The gradient the tests feed at step t: depends on the current weights (so weight
 // decay and state both matter) and on t (so steps differ).
-double grad_rule(double w, std::size_t i, int t) { return 2.0 * w - 0.5 + 0.3 * static_cast<double>(i) - 0.7 * t; }
+double grad_rule(double w, std::size_t i, int t) {
+  return 2.0 * w - 0.5 + 0.3 * static_cast<double>(i) - 0.7 * t;
+}
 
 // Runs `steps` steps of `opt` on params p0, p1 (float64), feeding grad_rule, and
 // checks every step against `reference`, which updates plain vectors by hand.
-void compare_with_hand(optim::Optimizer& opt, std::vector<Tensor>& params,
-                       const std::function<void(std::vector<Vec>& w, const std::vector<Vec>& g, int t)>& reference,
-                       int steps = 3) {
+void compare_with_hand(
+    optim::Optimizer& opt, std::vector<Tensor>& params,
+    const std::function<void(std::vector<Vec>& w, const std::vector<Vec>& g, int t)>& reference,
+    int steps = 3) {
   std::vector<Vec> w;
   for (const Tensor& p : params) w.push_back(p.to_vector());
   for (int t = 1; t <= steps; ++t) {
@@ -43,7 +45,8 @@ void compare_with_hand(optim::Optimizer& opt, std::vector<Tensor>& params,
     }
     opt.step();
     reference(w, g, t);
-    for (std::size_t k = 0; k < params.size(); ++k) check_close(params[k].to_vector(), w[k], 1e-12, "param");
+    for (std::size_t k = 0; k < params.size(); ++k)
+      check_close(params[k].to_vector(), w[k], 1e-12, "param");
   }
 }
 
@@ -130,7 +133,8 @@ BOOST_AUTO_TEST_CASE(rmsprop_first_steps_match_formula) {
 
 BOOST_AUTO_TEST_CASE(adam_first_steps_match_formula_with_bias_correction) {
   auto ps = two_params();
-  optim::Adam opt(ps, {.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.05});
+  optim::Adam opt(ps,
+                  {.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.05});
   std::vector<Vec> m = {Vec(6, 0.0), Vec(2, 0.0)}, v = m;
   compare_with_hand(opt, ps, [&](auto& w, const auto& g, int t) {
     for (std::size_t k = 0; k < w.size(); ++k)
@@ -177,7 +181,9 @@ BOOST_AUTO_TEST_CASE(parameter_without_grad_is_skipped) {
   for (int which = 0; which < 3; ++which) {
     Tensor x = param({1, 2}, {2}), y = param({3, 4}, {2});
     std::unique_ptr<optim::Optimizer> opt;
-    if (which == 0) opt = std::make_unique<optim::SGD>(std::vector<Tensor>{x, y}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+    if (which == 0)
+      opt = std::make_unique<optim::SGD>(std::vector<Tensor>{x, y},
+                                         optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
     if (which == 1) opt = std::make_unique<optim::RMSprop>(std::vector<Tensor>{x, y}, 0.1);
     if (which == 2) opt = std::make_unique<optim::Adam>(std::vector<Tensor>{x, y}, 0.1);
     x.set_grad(ones_like(x));
@@ -235,7 +241,8 @@ BOOST_AUTO_TEST_CASE(state_tensors_are_named_and_shaped_like_params) {
   optim::Adam adam(ps, 0.01);
   std::vector<std::string> names;
   for (const auto& [name, t] : adam.state()) names.push_back(name);
-  BOOST_TEST(names == std::vector<std::string>({"lr", "step", "exp_avg.0", "exp_avg.1", "exp_avg_sq.0", "exp_avg_sq.1"}),
+  BOOST_TEST(names == std::vector<std::string>(
+                          {"lr", "step", "exp_avg.0", "exp_avg.1", "exp_avg_sq.0", "exp_avg_sq.1"}),
              boost::test_tools::per_element());
   BOOST_TEST(adam.state()[3].second.shape() == Shape({2, 1}));
   optim::SGD plain(ps, 0.1);
@@ -259,7 +266,8 @@ BOOST_AUTO_TEST_CASE(load_state_restores_and_rejects_mismatch_without_change) {
   b.load_state(saved);
   BOOST_TEST(b.step_count() == 2);
   BOOST_TEST(b.lr() == 0.003);
-  BOOST_TEST(b.state()[2].second.to_vector() == a.state()[2].second.to_vector(), boost::test_tools::per_element());
+  BOOST_TEST(b.state()[2].second.to_vector() == a.state()[2].second.to_vector(),
+             boost::test_tools::per_element());
 
   optim::Adam c(qs, 0.01);
   NamedTensors bad = saved;
@@ -295,7 +303,8 @@ struct LeastSquares {
   }
 };
 
-void drive_to_minimum(optim::Optimizer& opt, const LeastSquares& problem, Tensor& x, int steps, double tol) {
+void drive_to_minimum(optim::Optimizer& opt, const LeastSquares& problem, Tensor& x, int steps,
+                      double tol) {
   double first = 0, last = 0;
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
@@ -376,7 +385,7 @@ BOOST_AUTO_TEST_CASE(weight_decay_reaches_the_ridge_minimum) {
 BOOST_AUTO_TEST_CASE(clip_grad_norm_scales_to_max_norm_and_returns_old_norm) {
   Tensor a = param({0, 0}, {2}), b = param({0}, {1}), c = param({0}, {1});
   a.set_grad(tensor({3, 4}, {2}, float64));
-  b.set_grad(tensor({12}, {1}, float64));  // global norm sqrt(9 + 16 + 144) = 13
+  b.set_grad(tensor({12}, {1}, float64));                     // global norm sqrt(9 + 16 + 144) = 13
   const double norm = optim::clip_grad_norm({a, b, c}, 6.5);  // c has no grad: skipped
   BOOST_TEST(norm == 13.0, boost::test_tools::tolerance(1e-15));
   const double f = 6.5 / (13.0 + 1e-6);
@@ -405,7 +414,8 @@ BOOST_AUTO_TEST_CASE(step_decay_values) {
   BOOST_TEST(optim::step_decay(0.1, 9, 10, 0.5) == 0.1, tt::tolerance(1e-15));
   BOOST_TEST(optim::step_decay(0.1, 10, 10, 0.5) == 0.05, tt::tolerance(1e-15));
   BOOST_TEST(optim::step_decay(0.1, 25, 10, 0.5) == 0.025, tt::tolerance(1e-15));
-  BOOST_TEST((optim::StepDecay{.lr0 = 0.1, .step_size = 10, .gamma = 0.5}.lr(25)) == 0.025, tt::tolerance(1e-15));
+  BOOST_TEST((optim::StepDecay{.lr0 = 0.1, .step_size = 10, .gamma = 0.5}.lr(25)) == 0.025,
+             tt::tolerance(1e-15));
   BOOST_CHECK_THROW(optim::step_decay(0.1, 1, 0, 0.5), ValueError);
 }
 
@@ -413,7 +423,8 @@ BOOST_AUTO_TEST_CASE(exponential_decay_values) {
   BOOST_TEST(optim::exponential_decay(0.2, 0, 0.9) == 0.2, tt::tolerance(1e-15));
   BOOST_TEST(optim::exponential_decay(0.2, 1, 0.9) == 0.18, tt::tolerance(1e-15));
   BOOST_TEST(optim::exponential_decay(0.2, 3, 0.9) == 0.1458, tt::tolerance(1e-14));
-  BOOST_TEST((optim::ExponentialDecay{.lr0 = 0.2, .gamma = 0.9}.lr(2)) == 0.162, tt::tolerance(1e-14));
+  BOOST_TEST((optim::ExponentialDecay{.lr0 = 0.2, .gamma = 0.9}.lr(2)) == 0.162,
+             tt::tolerance(1e-14));
 }
 
 BOOST_AUTO_TEST_CASE(inverse_time_decay_is_the_course_update_lr) {
@@ -421,26 +432,32 @@ BOOST_AUTO_TEST_CASE(inverse_time_decay_is_the_course_update_lr) {
   BOOST_TEST(optim::inverse_time_decay(0.5, 0, 1.0) == 0.5, tt::tolerance(1e-15));
   BOOST_TEST(optim::inverse_time_decay(0.5, 2, 1.0) == 1.0 / 6.0, tt::tolerance(1e-15));
   BOOST_TEST(optim::inverse_time_decay(0.5, 10, 0.3) == 0.125, tt::tolerance(1e-15));
-  BOOST_TEST((optim::InverseTimeDecay{.lr0 = 0.5, .decay_rate = 0.3}.lr(10)) == 0.125, tt::tolerance(1e-15));
+  BOOST_TEST((optim::InverseTimeDecay{.lr0 = 0.5, .decay_rate = 0.3}.lr(10)) == 0.125,
+             tt::tolerance(1e-15));
 }
 
 BOOST_AUTO_TEST_CASE(scheduled_inverse_time_decay_is_the_course_schedule_lr_decay) {
   // The course's check: lr0 = 0.5, epoch 100, decay 1, interval 10 -> 0.5 / 11.
-  BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 100, 1.0, 10) == 0.5 / 11.0, tt::tolerance(1e-15));
+  BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 100, 1.0, 10) == 0.5 / 11.0,
+             tt::tolerance(1e-15));
   BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 9, 1.0, 10) == 0.5, tt::tolerance(1e-15));
   BOOST_TEST(optim::scheduled_inverse_time_decay(0.5, 19, 1.0, 10) == 0.25, tt::tolerance(1e-15));
-  BOOST_TEST((optim::ScheduledInverseTimeDecay{.lr0 = 0.5, .decay_rate = 1.0, .time_interval = 10}.lr(20)) == 0.5 / 3,
-             tt::tolerance(1e-15));
+  BOOST_TEST(
+      (optim::ScheduledInverseTimeDecay{.lr0 = 0.5, .decay_rate = 1.0, .time_interval = 10}.lr(
+          20)) == 0.5 / 3,
+      tt::tolerance(1e-15));
   BOOST_CHECK_THROW(optim::scheduled_inverse_time_decay(0.5, 1, 1.0, 0), ValueError);
 }
 
 BOOST_AUTO_TEST_CASE(cosine_decay_values) {
   // lr_min + (lr0 - lr_min) (1 + cos(pi e / T)) / 2 with lr0 = 1, lr_min = 0.1, T = 4
   BOOST_TEST(optim::cosine_decay(1.0, 0, 4, 0.1) == 1.0, tt::tolerance(1e-15));
-  BOOST_TEST(optim::cosine_decay(1.0, 1, 4, 0.1) == 0.1 + 0.9 * (1 + std::sqrt(0.5)) / 2, tt::tolerance(1e-14));
+  BOOST_TEST(optim::cosine_decay(1.0, 1, 4, 0.1) == 0.1 + 0.9 * (1 + std::sqrt(0.5)) / 2,
+             tt::tolerance(1e-14));
   BOOST_TEST(optim::cosine_decay(1.0, 2, 4, 0.1) == 0.55, tt::tolerance(1e-14));
   BOOST_TEST(optim::cosine_decay(1.0, 4, 4, 0.1) == 0.1, tt::tolerance(1e-14));
-  BOOST_TEST(optim::cosine_decay(1.0, 9, 4, 0.1) == 0.1, tt::tolerance(1e-14));  // stays at the minimum
+  BOOST_TEST(optim::cosine_decay(1.0, 9, 4, 0.1) == 0.1,
+             tt::tolerance(1e-14));  // stays at the minimum
   BOOST_TEST((optim::CosineDecay{.lr0 = 1.0, .T = 4}.lr(2)) == 0.5, tt::tolerance(1e-14));
 }
 

@@ -1,0 +1,431 @@
+#define BOOST_TEST_MODULE serialize
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <tapegrad/tapegrad.hpp>
+#include <vector>
+
+using namespace tapegrad;
+namespace fs = std::filesystem;
+namespace tt = boost::test_tools;
+
+namespace {
+
+// A fresh directory per test, removed afterwards.
+struct TempDir {
+  fs::path dir;
+  TempDir() {
+    static int counter = 0;
+    dir = fs::temp_directory_path() /
+          ("tapegrad_serialize_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::create_directories(dir);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(dir, ec);
+  }
+  fs::path operator/(const std::string& name) const { return dir / name; }
+  std::size_t entries() const {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
+  }
+};
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+NamedTensors sample() {
+  Generator gen(3);
+  return {{"W1", randn({3, 4}, float32, gen)},
+          {"b1", randn({3, 1}, float64, gen)},
+          {"scale", scalar(0.125, float64)},
+          {"empty", zeros({2, 0}, float32)},
+          {"cube", randn({2, 2, 2}, float64, gen)}};
+}
+
+// Fresh tensors of the sample's shapes, filled with a sentinel, to load into.
+NamedTensors sentinel_like(const NamedTensors& ts) {
+  NamedTensors out;
+  for (const auto& [name, t] : ts) out.emplace_back(name, full(t.shape(), -7.0, t.dtype()));
+  return out;
+}
+
+void check_equal(const NamedTensors& got, const NamedTensors& want) {
+  BOOST_TEST_REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    BOOST_TEST(got[i].first == want[i].first);
+    BOOST_TEST((got[i].second.dtype() == want[i].second.dtype()));
+    BOOST_TEST(got[i].second.shape() == want[i].second.shape(), tt::per_element());
+    BOOST_TEST(got[i].second.to_vector() == want[i].second.to_vector(), tt::per_element());
+  }
+}
+
+void check_all_sentinel(const NamedTensors& ts) {
+  for (const auto& [name, t] : ts)
+    for (double x : t.to_vector()) BOOST_TEST(x == -7.0, "destination '" << name << "' changed");
+}
+
+// Loading `path` must throw IoError naming the file and a byte offset, and leave a
+// destination unchanged.
+void check_rejected(const fs::path& path, const std::string& expect_in_message = "") {
+  NamedTensors dest = sentinel_like(sample());
+  try {
+    load_parameters_into(path, dest);
+    BOOST_ERROR("load_parameters_into accepted a bad file");
+  } catch (const IoError& e) {
+    const std::string msg = e.what();
+    BOOST_TEST(msg.find(path.string()) != std::string::npos, msg);
+    BOOST_TEST(msg.find("byte") != std::string::npos, msg);
+    if (!expect_in_message.empty())
+      BOOST_TEST(msg.find(expect_in_message) != std::string::npos, msg);
+  }
+  check_all_sentinel(dest);
+  BOOST_CHECK_THROW(load_parameters(path), IoError);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crc32_matches_the_standard_check_value) {
+  const std::string s = "123456789";
+  BOOST_TEST(crc32(s.data(), s.size()) == 0xCBF43926u);
+  BOOST_TEST(crc32(s.data(), 4, crc32(nullptr, 0)) == crc32("1234", 4));
+  BOOST_TEST(crc32(s.data() + 4, 5, crc32(s.data(), 4)) == 0xCBF43926u);  // resumable
+}
+
+BOOST_AUTO_TEST_CASE(save_load_roundtrip_is_exact) {
+  TempDir tmp;
+  const NamedTensors ts = sample();
+  save_parameters(tmp / "p.bin", ts);
+  check_equal(load_parameters(tmp / "p.bin"), ts);
+  BOOST_TEST(tmp.entries() == 1u);  // no temporary file left behind
+}
+
+BOOST_AUTO_TEST_CASE(stream_roundtrip_is_exact) {
+  const NamedTensors ts = sample();
+  std::stringstream ss;
+  write_tensors(ss, ts);
+  check_equal(read_tensors(ss), ts);
+}
+
+BOOST_AUTO_TEST_CASE(load_into_fills_existing_tensors_in_place) {
+  TempDir tmp;
+  const NamedTensors ts = sample();
+  save_parameters(tmp / "p.bin", ts);
+  NamedTensors dest = sentinel_like(ts);
+  const void* before = dest[0].second.raw_data();
+  dest[0].second.requires_grad_();  // parameters require grad: the load is not recorded
+  load_parameters_into(tmp / "p.bin", dest);
+  BOOST_TEST(dest[0].second.raw_data() == before);
+  check_equal(dest, ts);
+}
+
+BOOST_AUTO_TEST_CASE(load_into_rejects_missing_unexpected_and_misshapen_without_change) {
+  TempDir tmp;
+  const NamedTensors ts = sample();
+  save_parameters(tmp / "p.bin", ts);
+
+  NamedTensors wrong_shape = sentinel_like(ts);
+  wrong_shape[1].second = full({4, 1}, -7.0, float64);
+  BOOST_CHECK_THROW(load_parameters_into(tmp / "p.bin", wrong_shape), ShapeError);
+  check_all_sentinel(wrong_shape);
+
+  NamedTensors unknown = sentinel_like(ts);
+  unknown.emplace_back("W9", full({1}, -7.0, float32));
+  BOOST_CHECK_THROW(load_parameters_into(tmp / "p.bin", unknown), ValueError);
+  check_all_sentinel(unknown);
+
+  NamedTensors fewer = sentinel_like(ts);
+  fewer.pop_back();
+  BOOST_CHECK_THROW(load_parameters_into(tmp / "p.bin", fewer), ValueError);  // strict
+  check_all_sentinel(fewer);
+  load_parameters_into(tmp / "p.bin", fewer, /*strict=*/false);
+  check_equal(fewer, NamedTensors(ts.begin(), ts.end() - 1));
+}
+
+BOOST_AUTO_TEST_CASE(load_converts_to_the_destination_dtype) {
+  TempDir tmp;
+  save_parameters(tmp / "p.bin", {{"w", tensor({0.5, -1.25}, {2}, float64)}});
+  NamedTensors dest = {{"w", zeros({2}, float32)}};
+  load_parameters_into(tmp / "p.bin", dest);
+  BOOST_TEST((dest[0].second.dtype() == float32));
+  BOOST_TEST(dest[0].second.to_vector() == std::vector<double>({0.5, -1.25}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(truncated_file_throws_io_error_at_every_length) {
+  TempDir tmp;
+  save_parameters(tmp / "full.bin", sample());
+  const std::string bytes = read_bytes(tmp / "full.bin");
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    write_bytes(tmp / "cut.bin", bytes.substr(0, n));
+    check_rejected(tmp / "cut.bin");
+  }
+  write_bytes(tmp / "cut.bin", bytes.substr(0, bytes.size() - 3));
+  check_rejected(tmp / "cut.bin", "truncated");
+}
+
+BOOST_AUTO_TEST_CASE(corrupted_byte_anywhere_throws_io_error) {
+  TempDir tmp;
+  save_parameters(tmp / "good.bin", sample());
+  const std::string bytes = read_bytes(tmp / "good.bin");
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x20);
+    write_bytes(tmp / "bad.bin", bad);
+    check_rejected(tmp / "bad.bin");
+  }
+  // A flipped bit in the data of the last tensor is caught by its checksum.
+  std::string bad = bytes;
+  bad[bytes.size() - 10] = static_cast<char>(bad[bytes.size() - 10] ^ 0x01);
+  write_bytes(tmp / "bad.bin", bad);
+  check_rejected(tmp / "bad.bin", "checksum");
+}
+
+BOOST_AUTO_TEST_CASE(trailing_garbage_throws_io_error) {
+  TempDir tmp;
+  save_parameters(tmp / "p.bin", sample());
+  write_bytes(tmp / "p.bin", read_bytes(tmp / "p.bin") + "xyz");
+  check_rejected(tmp / "p.bin", "unexpected");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_magic_throws_io_error) {
+  TempDir tmp;
+  save_parameters(tmp / "p.bin", sample());
+  std::string bytes = read_bytes(tmp / "p.bin");
+  bytes.replace(0, 8, "NOTAFILE");
+  write_bytes(tmp / "p.bin", bytes);
+  check_rejected(tmp / "p.bin", "magic");
+  write_bytes(tmp / "short.bin", "PK");  // shorter than the magic, and not its start
+  check_rejected(tmp / "short.bin", "magic");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_version_throws_io_error) {
+  TempDir tmp;
+  save_parameters(tmp / "p.bin", sample());
+  std::string bytes = read_bytes(tmp / "p.bin");
+  bytes[8] = 2;  // version u32 little-endian at byte 8
+  write_bytes(tmp / "p.bin", bytes);
+  check_rejected(tmp / "p.bin", "version 2");
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_throws_io_error_naming_it) {
+  TempDir tmp;
+  check_rejected(tmp / "nothing_here.bin", "cannot open");
+}
+
+BOOST_AUTO_TEST_CASE(save_to_missing_directory_throws_and_creates_nothing) {
+  TempDir tmp;
+  const fs::path target = tmp / "no_such_dir" / "p.bin";
+  try {
+    save_parameters(target, sample());
+    BOOST_ERROR("save into a missing directory succeeded");
+  } catch (const IoError& e) {
+    BOOST_TEST(std::string(e.what()).find(target.string()) != std::string::npos, e.what());
+  }
+  BOOST_TEST(!fs::exists(target));
+  BOOST_TEST(tmp.entries() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(failed_save_leaves_previous_file_intact) {
+  TempDir tmp;
+  const fs::path target = tmp / "p.bin";
+  const NamedTensors ts = sample();
+  save_parameters(target, ts);
+  const std::string before = read_bytes(target);
+
+  NamedTensors broken = ts;
+  broken.emplace_back("W1", zeros({1}));  // a repeated name: refused before any write
+  BOOST_CHECK_THROW(save_parameters(target, broken), ValueError);
+  BOOST_TEST(read_bytes(target) == before);
+
+  // A directory we cannot write into: creating the temporary file fails. (Root ignores
+  // the permission bits; then the save simply succeeds and only the cleanup is checked.)
+  fs::permissions(tmp.dir,
+                  fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  bool refused = false;
+  try {
+    save_parameters(target, {{"other", ones({2})}});
+  } catch (const IoError& e) {
+    refused = true;
+    BOOST_TEST(std::string(e.what()).find(target.string()) != std::string::npos, e.what());
+  }
+  fs::permissions(tmp.dir, fs::perms::owner_all, fs::perm_options::add);
+  if (refused) {
+    BOOST_TEST(read_bytes(target) == before);
+    check_equal(load_parameters(target), ts);
+  }
+  BOOST_TEST(tmp.entries() == 1u);  // no stray temporary file
+}
+
+BOOST_AUTO_TEST_CASE(save_failing_mid_write_leaves_previous_file_intact) {
+  // A file-size limit makes write() fail part way (EFBIG), even for root: the crash
+  // mid-save case. The target must keep its old bytes and no temporary may remain.
+  TempDir tmp;
+  const fs::path target = tmp / "p.bin";
+  const NamedTensors ts = sample();
+  save_parameters(target, ts);
+  const std::string before = read_bytes(target);
+
+  rlimit old{};
+  BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 64;
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  bool refused = false;
+  std::string message;
+  try {
+    save_parameters(target, {{"big", zeros({1000}, float64)}});
+  } catch (const IoError& e) {
+    refused = true;
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+
+  BOOST_TEST(refused);
+  BOOST_TEST(message.find(target.string()) != std::string::npos, message);
+  BOOST_TEST(read_bytes(target) == before);
+  check_equal(load_parameters(target), ts);
+  BOOST_TEST(tmp.entries() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(save_replaces_previous_file) {
+  TempDir tmp;
+  save_parameters(tmp / "p.bin", sample());
+  const NamedTensors second = {{"only", tensor({1, 2, 3}, {3}, float64)}};
+  save_parameters(tmp / "p.bin", second);
+  check_equal(load_parameters(tmp / "p.bin"), second);
+  BOOST_TEST(tmp.entries() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(save_rejects_empty_repeated_or_undefined_names) {
+  TempDir tmp;
+  BOOST_CHECK_THROW(save_parameters(tmp / "p.bin", {{"", ones({1})}}), ValueError);
+  BOOST_CHECK_THROW(save_parameters(tmp / "p.bin", {{"a", ones({1})}, {"a", ones({1})}}),
+                    ValueError);
+  BOOST_CHECK_THROW(save_parameters(tmp / "p.bin", {{"a", Tensor()}}), ValueError);
+  BOOST_TEST(tmp.entries() == 0u);
+}
+
+// ---- models and optimizers ------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(mlp_parameters_roundtrip_through_a_file) {
+  TempDir tmp;
+  manual_seed(1);
+  nn::MLP a({4, 5, 2}, "relu");
+  nn::MLP b({4, 5, 2}, "relu");  // different draws
+  save_parameters(tmp / "model.bin", a.named_parameters());
+  load_parameters_into(tmp / "model.bin", b.named_parameters());
+  const Tensor x = randn({4, 3});
+  BOOST_TEST(a(x).to_vector() == b(x).to_vector(), tt::per_element());
+}
+
+namespace {
+
+// Least squares on a few parameters; one step of `opt`.
+void train_step(optim::Optimizer& opt, const std::vector<Tensor>& ps) {
+  opt.zero_grad();
+  Tensor loss = sum(square(ps[0] - 1.0)) + sum(square(ps[1] + 2.0));
+  loss.backward();
+  opt.step();
+}
+
+std::vector<Tensor> fresh_params() {
+  return {tensor({0.1, 0.2, 0.3}, {3}, float64).requires_grad_(),
+          tensor({1, 2, 3, 4}, {2, 2}, float64).requires_grad_()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(adam_resumed_from_saved_state_continues_identically) {
+  TempDir tmp;
+  std::vector<Tensor> ps = fresh_params();
+  optim::Adam a(ps, 0.05);
+  for (int s = 0; s < 3; ++s) train_step(a, ps);
+  save_checkpoint(tmp / "ckpt.bin", {{"p0", ps[0]}, {"p1", ps[1]}}, a);
+  save_optimizer(tmp / "opt.bin", a);
+
+  std::vector<Tensor> qs = fresh_params();
+  optim::Adam b(qs, 0.001);
+  load_checkpoint(tmp / "ckpt.bin", {{"p0", qs[0]}, {"p1", qs[1]}}, b);
+  BOOST_TEST(b.step_count() == 3);
+  BOOST_TEST(b.lr() == 0.05);
+  for (int s = 0; s < 2; ++s) {
+    train_step(a, ps);
+    train_step(b, qs);
+  }
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    BOOST_TEST(ps[i].to_vector() == qs[i].to_vector(), tt::per_element());
+
+  // The optimizer file alone restores the state too.
+  std::vector<Tensor> rs = fresh_params();
+  optim::Adam c(rs, 0.001);
+  load_optimizer(tmp / "opt.bin", c);
+  BOOST_TEST(c.step_count() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(sgd_momentum_state_roundtrips) {
+  TempDir tmp;
+  std::vector<Tensor> ps = fresh_params();
+  optim::SGD a(ps, {.lr = 0.1, .momentum = 0.9});
+  train_step(a, ps);
+  save_optimizer(tmp / "opt.bin", a);
+  std::vector<Tensor> qs = fresh_params();
+  {
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < ps.size(); ++i) qs[i].copy_(ps[i]);
+  }
+  optim::SGD b(qs, {.lr = 0.1, .momentum = 0.9});
+  load_optimizer(tmp / "opt.bin", b);
+  train_step(a, ps);
+  train_step(b, qs);
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    BOOST_TEST(ps[i].to_vector() == qs[i].to_vector(), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(optimizer_state_of_another_kind_is_refused_without_change) {
+  TempDir tmp;
+  std::vector<Tensor> ps = fresh_params();
+  optim::SGD sgd(ps, {.lr = 0.1, .momentum = 0.9});
+  save_optimizer(tmp / "sgd.bin", sgd);
+  optim::Adam adam(ps, 0.01);
+  BOOST_CHECK_THROW(load_optimizer(tmp / "sgd.bin", adam), ValueError);
+  BOOST_TEST(adam.lr() == 0.01);
+}
+
+BOOST_AUTO_TEST_CASE(corrupted_checkpoint_changes_neither_model_nor_optimizer) {
+  TempDir tmp;
+  std::vector<Tensor> ps = fresh_params();
+  optim::Adam a(ps, 0.05);
+  train_step(a, ps);
+  save_checkpoint(tmp / "ckpt.bin", {{"p0", ps[0]}, {"p1", ps[1]}}, a);
+  std::string bytes = read_bytes(tmp / "ckpt.bin");
+  bytes[bytes.size() - 6] ^= 0x40;
+  write_bytes(tmp / "ckpt.bin", bytes);
+
+  std::vector<Tensor> qs = fresh_params();
+  optim::Adam b(qs, 0.001);
+  try {
+    load_checkpoint(tmp / "ckpt.bin", {{"p0", qs[0]}, {"p1", qs[1]}}, b);
+    BOOST_ERROR("corrupted checkpoint accepted");
+  } catch (const IoError& e) {
+    BOOST_TEST(std::string(e.what()).find("byte") != std::string::npos, e.what());
+  }
+  BOOST_TEST(b.step_count() == 0);
+  BOOST_TEST(b.lr() == 0.001);
+  BOOST_TEST(qs[0].to_vector() == std::vector<double>({0.1, 0.2, 0.3}), tt::per_element());
+}
