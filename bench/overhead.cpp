@@ -4,6 +4,7 @@
 // Usage: overhead [n=10000] [size=4] [reps=21]
 #include <cstdlib>
 
+#include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench_util.hpp"

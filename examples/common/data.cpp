@@ -212,6 +212,12 @@ void transpose_into(const T* in, T* out, std::int64_t m, std::int64_t k) {
 
 // ---- IDX -----------------------------------------------------------------------
 
+IdxBytes read_idx_bytes(const fs::path& file, int ndims, std::optional<std::int64_t> limit) {
+  IdxFile idx = read_idx(file, ndims, limit, ndims == 1 ? "label" : "item");
+  idx.dims[0] = idx.count;
+  return {std::move(idx.dims), std::move(idx.bytes)};
+}
+
 Tensor read_idx_images(const fs::path& file, std::optional<std::int64_t> limit) {
   return images_to_columns(read_idx(file, 3, limit, "image"));
 }

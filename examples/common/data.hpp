@@ -42,6 +42,16 @@ struct Dataset {
 Tensor read_idx_images(const std::filesystem::path& file,
                        std::optional<std::int64_t> limit = std::nullopt);
 
+/// An unsigned-byte IDX file as it is stored: `dims` with the item count first, and the
+/// items' bytes row-major. For programs that keep a data set as bytes, a quarter of
+/// its float32 size.
+struct IdxBytes {
+  std::vector<std::int64_t> dims;
+  std::vector<std::uint8_t> bytes;
+};
+IdxBytes read_idx_bytes(const std::filesystem::path& file, int ndims,
+                        std::optional<std::int64_t> limit = std::nullopt);
+
 /// An idx1-ubyte label file -> m labels, each checked to be in [0, num_classes).
 std::vector<int> read_idx_labels(const std::filesystem::path& file,
                                  std::optional<std::int64_t> limit = std::nullopt,
