@@ -21,6 +21,11 @@ class TAPEGRAD_API Optimizer {
   /// Throws ValueError for an undefined, non-leaf or repeated parameter, or lr < 0.
   Optimizer(std::vector<Tensor> params, double lr);
   virtual ~Optimizer() = default;
+  // A copy would share the state tensors (handles) with the original: move only.
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+  Optimizer(Optimizer&&) = default;
+  Optimizer& operator=(Optimizer&&) = default;
 
   /// Sets every parameter's gradient to zero (keeping its buffer).
   void zero_grad();
