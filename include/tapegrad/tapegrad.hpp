@@ -1,6 +1,7 @@
 #pragma once
-// tapegrad: reverse-mode automatic differentiation on a dynamic tape.
-// Include this one header and link tapegrad::tapegrad.
+/// \file
+/// tapegrad: reverse-mode automatic differentiation on a dynamic tape.
+/// Include this one header and link tapegrad::tapegrad.
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/dtype.hpp>
 #include <tapegrad/graph/error.hpp>
@@ -9,6 +10,7 @@
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/shape.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <tapegrad/graph/threads.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/elementwise.hpp>
@@ -16,6 +18,7 @@
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
+#include <tapegrad/version.hpp>
 #include <tapegrad/optim/init.hpp>
 #include <tapegrad/optim/layers.hpp>
 #include <tapegrad/optim/named_tensors.hpp>
