@@ -17,7 +17,8 @@ read -r -a extra <<<"${CONSUMER_CMAKE_ARGS:-}"
 
 case "$mode" in
   install)
-    cmake --install "$path" --prefix "$work/prefix" >"$work/install.log"
+    cmake --install "$path" --prefix "$work/prefix" >"$work/install.log" 2>&1 \
+      || { cat "$work/install.log"; exit 1; }
     for f in include/tapegrad/tapegrad.hpp include/tapegrad/version.hpp \
              include/tapegrad/graph/tensor.hpp include/tapegrad/graph/export.hpp \
              include/tapegrad/ops/linalg.hpp lib/cmake/tapegrad/tapegradConfig.cmake \
