@@ -21,9 +21,13 @@ case "$mode" in
       || { cat "$work/install.log"; exit 1; }
     for f in include/tapegrad/tapegrad.hpp include/tapegrad/version.hpp \
              include/tapegrad/graph/tensor.hpp include/tapegrad/graph/export.hpp \
-             include/tapegrad/ops/linalg.hpp lib/cmake/tapegrad/tapegradConfig.cmake \
-             lib/cmake/tapegrad/tapegradConfigVersion.cmake; do
+             include/tapegrad/ops/linalg.hpp; do
       [ -f "$work/prefix/$f" ] || { echo "run.sh: not installed: $f" >&2; exit 1; }
+    done
+    # lib/ or lib/<multiarch>/, depending on the prefix the build was configured with.
+    for f in tapegradConfig.cmake tapegradConfigVersion.cmake tapegradTargets.cmake; do
+      [ -n "$(find "$work/prefix" -path "*/cmake/tapegrad/$f")" ] \
+        || { echo "run.sh: not installed: <libdir>/cmake/tapegrad/$f" >&2; exit 1; }
     done
     cmake -S "$here" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_PREFIX_PATH="$work/prefix" "${extra[@]}" >"$work/configure.log" \
