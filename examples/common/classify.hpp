@@ -1,0 +1,55 @@
+#pragma once
+// What the classifier examples share: the two-class Fashion-MNIST pair they train on,
+// and accuracy as the course computes it (fraction of examples predicted right).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <tapegrad/tapegrad.hpp>
+
+#include "common/data.hpp"
+
+namespace tapegrad::examples {
+
+/// Fraction of columns where the prediction (A > 0.5) equals Y; A and Y are (1, m).
+inline double binary_accuracy(const Tensor& A, const Tensor& Y) {
+  NoGradGuard no_grad;
+  return mean(equal(A > 0.5, Y)).item();
+}
+
+/// Fraction of columns whose largest score (axis 0) is the label in Y:
+/// scores (classes, m), Y (1, m) class indices.
+inline double accuracy(const Tensor& scores, const Tensor& Y) {
+  NoGradGuard no_grad;
+  return mean(equal(argmax(scores, 0, /*keepdims=*/true), Y)).item();
+}
+
+/// "7 (Sneaker)".
+inline std::string class_label(int c) {
+  return fmt::format("{} ({})", c, data::kFashionMnistClasses.at(static_cast<std::size_t>(c)));
+}
+
+/// Train and test examples of two Fashion-MNIST classes: `first` -> y = 0, `second` -> y = 1.
+struct Pair {
+  data::Dataset train;
+  data::Dataset test;
+};
+
+/// Reads Fashion-MNIST from `dir` (the first `limit` training images only, if given)
+/// and keeps the two classes.
+inline Pair load_pair(const std::filesystem::path& dir, int first, int second,
+                      std::optional<std::int64_t> limit = std::nullopt) {
+  return {data::binary_subset(data::load_fashion_mnist(dir, "train", limit), first, second),
+          data::binary_subset(data::load_fashion_mnist(dir, "t10k"), first, second)};
+}
+
+/// "12000 examples (6000 of y = 0, 6000 of y = 1)".
+inline std::string describe(const data::Dataset& set) {
+  std::int64_t ones = 0;
+  for (int label : set.labels) ones += label;
+  return fmt::format("{} examples ({} of y = 0, {} of y = 1)", set.m(), set.m() - ones, ones);
+}
+
+}  // namespace tapegrad::examples
