@@ -1,0 +1,134 @@
+// A multilayer perceptron over all ten Fashion-MNIST classes: 784-256-128-10, ReLU
+// hidden layers, softmax cross-entropy on the logits, mini-batches, Adam (or gradient
+// descent with momentum: the course's second course, weeks 1-2). `make demo` runs it.
+//
+//   build/examples/mlp                                   # Adam, lr 1e-3, batch 128, 10 epochs
+//   build/examples/mlp --optimizer momentum --lr 0.05
+//   build/examples/mlp --epochs 1 --limit 5000           # a quick check
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <tapegrad/tapegrad.hpp>
+
+#include "common/classify.hpp"
+#include "common/cli.hpp"
+#include "common/data.hpp"
+#include "common/plot.hpp"
+#include "common/progress.hpp"
+
+using namespace tapegrad;
+
+int main(int argc, char** argv) {
+  CLI::App app{"A 784-256-128-10 network on all ten Fashion-MNIST classes"};
+  std::vector<std::int64_t> layers_dims = {784, 256, 128, 10};
+  int num_epochs = 10;
+  std::int64_t batch_size = 128;
+  std::string optimizer_name = "adam";
+  std::optional<double> learning_rate;
+  double beta = 0.9;
+  examples::RunOptions run;
+  examples::DataOptions data_options;
+  examples::ParameterFiles files;
+  examples::add_sizes_option(app, "--layers", layers_dims, "layers_dims: 784, hidden sizes..., 10");
+  app.add_option("--epochs", num_epochs, "passes over the training set")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--batch-size", batch_size, "examples per mini-batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--optimizer", optimizer_name, "adam, momentum (SGD with momentum) or sgd")
+      ->check(CLI::IsMember({"adam", "momentum", "sgd"}))
+      ->capture_default_str();
+  app.add_option("--lr,--learning-rate", learning_rate,
+                 "learning rate (default: 0.001 for adam, 0.05 for momentum, 0.1 for sgd)");
+  app.add_option("--beta", beta, "momentum (the course's beta) for --optimizer momentum")
+      ->capture_default_str();
+  examples::add_run_options(app, run);
+  examples::add_data_options(app, data_options);
+  examples::add_parameter_file_options(app, files);
+  CLI11_PARSE(app, argc, argv);
+  manual_seed(run.seed);
+  progress::Stopwatch watch;
+
+  // ---- data: X (784, m), Y (1, m) holding the class 0..9 of each column ----------------
+  const data::Dataset train = data::load_fashion_mnist(data_options.dir, "train", data_options.limit);
+  const data::Dataset test = data::load_fashion_mnist(data_options.dir, "t10k");
+  fmt::print("train: {} examples, test: {} examples, {} classes\n", train.m(), test.m(),
+             data::kFashionMnistClasses.size());
+
+  // ---- model: [LINEAR -> RELU] x 2 -> LINEAR (logits); softmax is inside the loss -------
+  nn::MLP model(layers_dims, "relu");
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (optimizer_name == "adam")
+    optimizer = std::make_unique<optim::Adam>(model.parameters(), learning_rate.value_or(1e-3));
+  else if (optimizer_name == "momentum")
+    optimizer = std::make_unique<optim::SGD>(
+        model.parameters(), optim::SGDOptions{.lr = learning_rate.value_or(0.05), .momentum = beta});
+  else
+    optimizer = std::make_unique<optim::SGD>(model.parameters(), learning_rate.value_or(0.1));
+  fmt::print("layers_dims = {}, {} (lr {}), batch {}, {} epochs\n", layers_dims, optimizer->name(),
+             optimizer->lr(), batch_size, num_epochs);
+
+  // ---- training: one update per mini-batch ---------------------------------------------
+  std::vector<double> costs;  // mean loss of every 100 mini-batches
+  if (!files.load.empty()) {
+    load_parameters_into(files.load, model.named_parameters());
+    fmt::print("loaded {} (no training)\n", files.load.string());
+    num_epochs = 0;
+  }
+  double window_loss = 0;
+  int window_batches = 0;
+  for (int epoch = 0; epoch < num_epochs; ++epoch) {
+    progress::Stopwatch epoch_watch;
+    const data::MiniBatches batches(train.X, train.Y, batch_size, run.seed + epoch);
+    progress::Bar bar(batches.size(), fmt::format("epoch {}/{}", epoch + 1, num_epochs));
+    double epoch_loss = 0;
+    std::int64_t i = 0;
+    for (const data::Batch& batch : batches) {
+      optimizer->zero_grad();
+      Tensor logits = model(batch.X);                                // (10, batch)
+      Tensor cost = softmax_cross_entropy(logits, batch.Y, /*axis=*/0);
+      cost.backward();
+      optimizer->step();
+
+      const double c = cost.item();
+      epoch_loss += c * static_cast<double>(batch.X.size(1));
+      window_loss += c;
+      if (++window_batches == 100) {
+        costs.push_back(window_loss / window_batches);
+        window_loss = 0;
+        window_batches = 0;
+      }
+      bar.update(++i, c);
+    }
+    bar.finish();
+    const double test_accuracy = examples::accuracy(model(test.X), test.Y);
+    examples::log("epoch {:2d}/{}: train_loss {:.4f}  test_accuracy {:.4f}  ({:.1f} s)\n", epoch + 1,
+                  num_epochs, epoch_loss / static_cast<double>(train.m()), test_accuracy,
+                  epoch_watch.seconds());
+  }
+  if (!files.save.empty()) {
+    save_parameters(files.save, model.named_parameters());
+    fmt::print("saved {}\n", files.save.string());
+  }
+
+  // ---- evaluation ------------------------------------------------------------------------
+  const double train_accuracy = examples::accuracy(model(train.X), train.Y);
+  const double test_accuracy = examples::accuracy(model(test.X), test.Y);
+  if (!costs.empty()) {
+    const auto file = run.out / "mlp_cost.svg";
+    plot::cost_curve(file, costs,
+                     fmt::format("MLP {}, {} (lr {}), batch {}", layers_dims, optimizer->name(),
+                                 optimizer->lr(), batch_size),
+                     "mini-batches (per hundreds)");
+    examples::result("cost_curve", file.string());
+  }
+  examples::result("train_accuracy", train_accuracy);
+  examples::result("test_accuracy", test_accuracy);
+  examples::result("seconds", watch.seconds(), 2);
+}
