@@ -22,8 +22,8 @@ void gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, T alpha, const T* a, bl
 // C (n, m) with n == 1 or m == 1, as one matrix-vector product. For m == 1,
 // C[:, 0] = op(A) (n, k) times op(B)[:, 0]; for n == 1, C[0, :] = op(B)^T (m, k)
 // times op(A)[0, :]. The vector's stride follows from its storage and flag.
-void gemv_path(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t n,
-               std::int64_t m, double alpha, double beta) {
+void gemv_path(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t m,
+               double alpha, double beta) {
   dispatch(a.dtype(), [&]<class T>(T) {
     const auto lda = static_cast<blasint>(a.size(1)), ldb = static_cast<blasint>(b.size(1));
     if (m == 1) {
@@ -65,7 +65,7 @@ void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, 
     return;
   }
   if (n == 1 || m == 1) {  // a matrix-vector product: gemv reads the matrix once, unpacked
-    gemv_path(a, transpose_a, b, transpose_b, c, n, m, alpha, beta);
+    gemv_path(a, transpose_a, b, transpose_b, c, m, alpha, beta);
     return;
   }
   const auto ta = transpose_a ? CblasTrans : CblasNoTrans;
