@@ -10,8 +10,12 @@
 
 namespace tapegrad::init {
 
+/// The fan-in and fan-out of a weight, as fans() returns them.
 struct Fans {
+  ///@{
+  /// Inputs of each unit and units each input feeds: what the Xavier and He std divide by.
   std::int64_t fan_in = 0, fan_out = 0;
+  ///@}
 };
 /// (fan_out, fan_in, k...) -> fan_in = shape[1] * k..., fan_out = shape[0] * k...
 /// (PyTorch's rule); throws ShapeError for fewer than 2 axes.

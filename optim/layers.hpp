@@ -16,6 +16,7 @@
 
 namespace tapegrad::nn {
 
+/// The g[l] of a layer; none is the identity (a linear output layer: logits).
 enum class Activation { none, relu, sigmoid, tanh, leaky_relu };
 
 /// "none" (or "linear"), "relu", "sigmoid", "tanh", "leaky_relu"; throws ValueError otherwise.
@@ -35,18 +36,22 @@ class TAPEGRAD_API Linear {
 
   /// (in, m) -> (out, m): matmul(W, x) + b.
   Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 
   /// {W, b}.
   std::vector<Tensor> parameters() const { return {W, b}; }
+  /// n[l-1]: the rows of x, the columns of W.
   std::int64_t in_features() const { return W.size(1); }
+  /// n[l]: the rows of the output and of W.
   std::int64_t out_features() const { return W.size(0); }
 
   Tensor W;  ///< (out, in)
   Tensor b;  ///< (out, 1)
 };
 
+/// What MLP's constructors take besides layers_dims and the activations.
 struct MLPOptions {
+  /// Dtype of every W and b.
   Dtype dtype = float32;
   /// Weight initializer; unset: He normal before relu / leaky_relu, Xavier normal otherwise.
   std::optional<init::Init> weight_init;
@@ -63,16 +68,19 @@ class TAPEGRAD_API MLP {
  public:
   /// `hidden` for every hidden layer, the last layer linear: MLP({784, 256, 10}, "relu").
   MLP(std::vector<std::int64_t> layers_dims, const char* hidden = "relu", MLPOptions options = {});
+  /// As above, `hidden` as an enum: MLP({784, 256, 10}, Activation::relu).
   MLP(std::vector<std::int64_t> layers_dims, Activation hidden, MLPOptions options = {});
   /// One activation per layer (layers_dims.size() - 1 of them), last layer included.
   MLP(std::vector<std::int64_t> layers_dims, const std::vector<std::string>& activations,
       MLPOptions options = {});
+  /// One activation per layer, as enums; throws ValueError for a wrong count, fewer than
+  /// 2 sizes or a size <= 0.
   MLP(std::vector<std::int64_t> layers_dims, std::vector<Activation> activations,
       MLPOptions options = {});
 
   /// (n_x, m) -> (n_L, m).
   Tensor forward(const Tensor& x) const;
-  Tensor operator()(const Tensor& x) const { return forward(x); }
+  Tensor operator()(const Tensor& x) const { return forward(x); }  ///< forward(x)
 
   /// W1, b1, W2, b2, ...: what an optimizer takes.
   std::vector<Tensor> parameters() const;
@@ -81,12 +89,16 @@ class TAPEGRAD_API MLP {
 
   /// Training or evaluation mode (for layers such as dropout that differ; none yet).
   void train(bool on = true) { training_ = on; }
+  /// train(false).
   void eval() { training_ = false; }
+  /// True until eval() or train(false) (a new MLP trains).
   bool training() const { return training_; }
 
   /// The layers, first to last (L of them).
   const std::vector<Linear>& layers() const { return layers_; }
+  /// g[1], ..., g[L]: one per layer, the last one included.
   const std::vector<Activation>& activations() const { return activations_; }
+  /// {n_x, n1, ..., n_L}, as given to the constructor.
   const std::vector<std::int64_t>& layers_dims() const { return dims_; }
 
  private:

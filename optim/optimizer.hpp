@@ -16,6 +16,8 @@
 
 namespace tapegrad::optim {
 
+/// The base of every optimizer: the parameters (leaves, updated in place) and the
+/// learning rate; a subclass adds step() and its state.
 class TAPEGRAD_API Optimizer {
  public:
   /// Throws ValueError for an undefined, non-leaf or repeated parameter, or lr < 0.
@@ -24,8 +26,8 @@ class TAPEGRAD_API Optimizer {
   // A copy would share the state tensors (handles) with the original: move only.
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
-  Optimizer(Optimizer&&) = default;
-  Optimizer& operator=(Optimizer&&) = default;
+  Optimizer(Optimizer&&) = default;             ///< takes over the parameters and the state
+  Optimizer& operator=(Optimizer&&) = default;  ///< takes over the parameters and the state
 
   /// Sets every parameter's gradient to zero (keeping its buffer).
   void zero_grad();
@@ -34,9 +36,11 @@ class TAPEGRAD_API Optimizer {
   /// "SGD", "RMSprop", "Adam": used in messages.
   virtual std::string name() const = 0;
 
+  /// The current learning rate: set_lr's (a schedule's), else the constructor's.
   double lr() const { return lr_; }
   /// Sets the learning rate (schedules call this); throws ValueError if negative.
   void set_lr(double lr);
+  /// The parameters in the order given: the i of the state names ("velocity.i").
   const std::vector<Tensor>& params() const { return params_; }
 
   /// The state as named tensors, sharing storage with the optimizer (not copies):
@@ -51,11 +55,13 @@ class TAPEGRAD_API Optimizer {
   /// Appends the optimizer's own state tensors to `out` (the base adds "lr").
   virtual void append_state(NamedTensors& out) const;
 
-  std::vector<Tensor> params_;
-  double lr_;
+  std::vector<Tensor> params_;  ///< the state vectors of a subclass are parallel to it
+  double lr_;                   ///< >= 0; change it through set_lr, which checks it
 };
 
+/// SGD's hyperparameters: SGD(params, {.lr = 0.1, .momentum = 0.9}).
 struct SGDOptions {
+  /// Learning rate (the course's alpha).
   double lr = 0.01;
   /// mu: 0 is plain gradient descent.
   double momentum = 0.0;
@@ -64,6 +70,7 @@ struct SGDOptions {
   double dampening = 0.0;
   /// Nesterov momentum: step along g + mu v instead of v (needs momentum > 0, no dampening).
   bool nesterov = false;
+  /// wd: L2 penalty, g <- g + wd p.
   double weight_decay = 0.0;
 };
 
@@ -72,10 +79,14 @@ struct SGDOptions {
 /// Without momentum: p -= lr g. State: "velocity.i" when momentum > 0.
 class TAPEGRAD_API SGD : public Optimizer {
  public:
+  /// Throws ValueError for a negative momentum or weight_decay, dampening outside
+  /// [0, 1), or nesterov without momentum > 0 and dampening 0.
   SGD(std::vector<Tensor> params, SGDOptions options);
+  /// Plain gradient descent: p -= lr grad.
   SGD(std::vector<Tensor> params, double lr) : SGD(std::move(params), SGDOptions{.lr = lr}) {}
   void step() override;
   std::string name() const override { return "SGD"; }
+  /// As given: options().lr is the initial learning rate, lr() the current one.
   const SGDOptions& options() const { return options_; }
 
  protected:
@@ -86,11 +97,15 @@ class TAPEGRAD_API SGD : public Optimizer {
   std::vector<Tensor> velocity_;  ///< parallel to params_; empty without momentum
 };
 
+/// RMSprop's hyperparameters: RMSprop(params, {.lr = 1e-3, .alpha = 0.9}).
 struct RMSpropOptions {
+  /// Learning rate.
   double lr = 0.01;
   /// Decay of the squared-gradient average (the course's beta2).
   double alpha = 0.99;
+  /// Added to sqrt(s): a finite step where s is 0.
   double eps = 1e-8;
+  /// wd: L2 penalty, g <- g + wd p.
   double weight_decay = 0.0;
 };
 
@@ -98,11 +113,14 @@ struct RMSpropOptions {
 /// State: "square_avg.i" (s starts at 0).
 class TAPEGRAD_API RMSprop : public Optimizer {
  public:
+  /// Throws ValueError for alpha outside [0, 1) or a negative eps or weight_decay.
   RMSprop(std::vector<Tensor> params, RMSpropOptions options);
+  /// The other options at their defaults.
   RMSprop(std::vector<Tensor> params, double lr)
       : RMSprop(std::move(params), RMSpropOptions{.lr = lr}) {}
   void step() override;
   std::string name() const override { return "RMSprop"; }
+  /// As given: options().lr is the initial learning rate, lr() the current one.
   const RMSpropOptions& options() const { return options_; }
 
  protected:
@@ -113,11 +131,17 @@ class TAPEGRAD_API RMSprop : public Optimizer {
   std::vector<Tensor> square_avg_;
 };
 
+/// Adam's hyperparameters (defaults of the Adam paper): Adam(params, {.lr = 1e-3}).
 struct AdamOptions {
+  /// Learning rate.
   double lr = 1e-3;
+  /// b1: decay of the gradient's average m (the momentum term).
   double beta1 = 0.9;
+  /// b2: decay of the squared gradient's average v (the RMSprop term).
   double beta2 = 0.999;
+  /// Added to sqrt(v_hat): a finite step where v is 0.
   double eps = 1e-8;
+  /// wd: L2 penalty, g <- g + wd p (coupled, not AdamW's decoupled decay).
   double weight_decay = 0.0;
 };
 
@@ -127,10 +151,13 @@ struct AdamOptions {
 /// State: "step" ([] float64), "exp_avg.i" (m), "exp_avg_sq.i" (v).
 class TAPEGRAD_API Adam : public Optimizer {
  public:
+  /// Throws ValueError for beta1 or beta2 outside [0, 1) or a negative eps or weight_decay.
   Adam(std::vector<Tensor> params, AdamOptions options);
+  /// The other options at their defaults.
   Adam(std::vector<Tensor> params, double lr) : Adam(std::move(params), AdamOptions{.lr = lr}) {}
   void step() override;
   std::string name() const override { return "Adam"; }
+  /// As given: options().lr is the initial learning rate, lr() the current one.
   const AdamOptions& options() const { return options_; }
   /// Number of step() calls so far: the t of the bias correction.
   std::int64_t step_count() const;

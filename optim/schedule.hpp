@@ -28,31 +28,35 @@ TAPEGRAD_API double cosine_decay(double lr0, std::int64_t epoch, std::int64_t T,
 
 /// step_decay with its constants.
 struct StepDecay {
-  double lr0;
-  std::int64_t step_size;
-  double gamma = 0.1;
+  double lr0;              ///< learning rate of the first step_size epochs
+  std::int64_t step_size;  ///< epochs between two multiplications by gamma (> 0)
+  double gamma = 0.1;      ///< factor of each decrease
+  /// The learning rate at `epoch`; throws ValueError for epoch < 0.
   double lr(std::int64_t epoch) const { return step_decay(lr0, epoch, step_size, gamma); }
 };
 
 /// exponential_decay with its constants.
 struct ExponentialDecay {
-  double lr0;
-  double gamma;
+  double lr0;    ///< learning rate at epoch 0
+  double gamma;  ///< factor per epoch
+  /// The learning rate at `epoch`; throws ValueError for epoch < 0.
   double lr(std::int64_t epoch) const { return exponential_decay(lr0, epoch, gamma); }
 };
 
 /// inverse_time_decay with its constants (the course's update_lr).
 struct InverseTimeDecay {
-  double lr0;
-  double decay_rate;
+  double lr0;         ///< learning rate at epoch 0
+  double decay_rate;  ///< the learning rate halves at epoch 1 / decay_rate
+  /// The learning rate at `epoch`; throws ValueError for epoch < 0.
   double lr(std::int64_t epoch) const { return inverse_time_decay(lr0, epoch, decay_rate); }
 };
 
 /// scheduled_inverse_time_decay with its constants (the course's schedule_lr_decay).
 struct ScheduledInverseTimeDecay {
-  double lr0;
-  double decay_rate;
-  std::int64_t time_interval = 1000;
+  double lr0;                         ///< learning rate of the first time_interval epochs
+  double decay_rate;                  ///< added to the divisor every time_interval epochs
+  std::int64_t time_interval = 1000;  ///< epochs at one learning rate (> 0)
+  /// The learning rate at `epoch`; throws ValueError for epoch < 0.
   double lr(std::int64_t epoch) const {
     return scheduled_inverse_time_decay(lr0, epoch, decay_rate, time_interval);
   }
@@ -60,9 +64,10 @@ struct ScheduledInverseTimeDecay {
 
 /// cosine_decay with its constants.
 struct CosineDecay {
-  double lr0;
-  std::int64_t T;
-  double lr_min = 0.0;
+  double lr0;           ///< learning rate at epoch 0
+  std::int64_t T;       ///< epochs from lr0 down to lr_min (> 0)
+  double lr_min = 0.0;  ///< learning rate from epoch T on
+  /// The learning rate at `epoch`; throws ValueError for epoch < 0.
   double lr(std::int64_t epoch) const { return cosine_decay(lr0, epoch, T, lr_min); }
 };
 
