@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
              optimizer->lr(), batch_size, num_epochs);
 
   // ---- training: one update per mini-batch ---------------------------------------------
-  std::vector<double> costs;  // mean loss of every 100 mini-batches
+  std::vector<double> costs;  // mean loss of every 100 mini-batches (and of the last few)
   if (!files.load.empty()) {
     load_parameters_into(files.load, model.named_parameters());
     fmt::print("loaded {} (no training)\n", files.load.string());
@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
                   num_epochs, epoch_loss / static_cast<double>(train.m()), test_accuracy,
                   epoch_watch.seconds());
   }
+  if (window_batches > 0) costs.push_back(window_loss / window_batches);  // the last, partial window
   if (!files.save.empty()) {
     save_parameters(files.save, model.named_parameters());
     fmt::print("saved {}\n", files.save.string());
