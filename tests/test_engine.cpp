@@ -138,6 +138,28 @@ BOOST_AUTO_TEST_CASE(inputs_that_do_not_require_grad_get_no_gradient) {
   BOOST_TEST(x.grad().to_vector() == std::vector<double>({3, 4}), bt::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(accumulated_grads_never_alias_each_other_or_the_seed) {
+  // add hands the same upstream buffer to both inputs: each leaf must get its own copy.
+  Tensor x = param({1, 2}, {2});
+  Tensor y = param({3, 4}, {2});
+  const Tensor G = tensor({1, 1}, {2}, float64);
+  (x + y).backward(G);
+  BOOST_TEST(x.grad().raw_data() != y.grad().raw_data());
+  BOOST_TEST(x.grad().raw_data() != G.raw_data());
+  {
+    NoGradGuard no_grad;
+    x.grad().fill_(5);
+    G.detach().fill_(9);
+  }
+  BOOST_TEST(y.grad().to_vector() == std::vector<double>({1, 1}), bt::per_element());
+  // A leaf's backward with a given gradient copies it too.
+  Tensor z = param({1, 2}, {2});
+  Tensor seed = tensor({2, 3}, {2}, float64);
+  z.backward(seed);
+  seed.fill_(0);
+  BOOST_TEST(z.grad().to_vector() == std::vector<double>({2, 3}), bt::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(backward_on_a_leaf_seeds_its_own_gradient) {
   Tensor x = param({2.5}, {});
   x.backward();
