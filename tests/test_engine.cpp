@@ -1,17 +1,15 @@
 // The autograd engine: accumulation, order, lifetime of graphs, grad mode.
 #define BOOST_TEST_MODULE engine
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <tapegrad/tapegrad.hpp>
 #include <thread>
 #include <vector>
-
-#include <tapegrad/tapegrad.hpp>
 
 #include "support/test_support.hpp"
 
@@ -112,7 +110,8 @@ BOOST_AUTO_TEST_CASE(node_consumed_early_and_late_waits_for_every_consumer) {
   BOOST_TEST(probe.calls == 1);
   const auto av = a.to_vector();
   BOOST_TEST(probe.seen == std::vector<double>({8 * av[0], 8 * av[1]}), bt::per_element());
-  BOOST_TEST(x.grad().to_vector() == std::vector<double>({8 * av[0], 8 * av[1]}), bt::per_element());
+  BOOST_TEST(x.grad().to_vector() == std::vector<double>({8 * av[0], 8 * av[1]}),
+             bt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(backward_runs_only_nodes_reachable_from_the_loss) {
@@ -309,7 +308,8 @@ BOOST_AUTO_TEST_CASE(retain_graph_allows_a_second_backward_that_doubles_the_grad
   const auto once = x.grad().to_vector();
   loss.backward(/*retain_graph=*/false);
   const auto twice = x.grad().to_vector();
-  for (std::size_t i = 0; i < once.size(); ++i) BOOST_TEST(twice[i] == 2 * once[i], bt::tolerance(1e-15));
+  for (std::size_t i = 0; i < once.size(); ++i)
+    BOOST_TEST(twice[i] == 2 * once[i], bt::tolerance(1e-15));
   BOOST_TEST(saved.expired());
   BOOST_CHECK_THROW(loss.backward(), GraphError);
 }

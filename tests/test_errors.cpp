@@ -2,12 +2,10 @@
 // op and the shapes involved.
 #define BOOST_TEST_MODULE errors
 #include <boost/test/unit_test.hpp>
-
 #include <functional>
 #include <string>
-#include <vector>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 using namespace tapegrad;
 
@@ -46,8 +44,11 @@ Tensor param(const Shape& shape, Dtype dtype = float64) {
 // ---- shapes -------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(matmul_rejects_mismatched_inner_dims) {
-  const std::string msg =
-      expect_error<ShapeError>([] { matmul(ones({3, 4}), ones({5, 2})); }, {"matmul"});
+  const std::string msg = expect_error<ShapeError>(
+      [] {
+        matmul(ones({3, 4}), ones({5, 2}));
+      },
+      {"matmul"});
   BOOST_TEST(msg == "matmul: inner dimensions differ: [3, 4] x [5, 2]");
 }
 
@@ -72,8 +73,11 @@ BOOST_AUTO_TEST_CASE(div_rejects_unbroadcastable_shapes) {
 }
 
 BOOST_AUTO_TEST_CASE(where_rejects_unbroadcastable_shapes) {
-  expect_error<ShapeError>([] { where(ones({2, 3}), ones({2, 3}), ones({4})); },
-                           {"where", "[2, 3]", "[4]"});
+  expect_error<ShapeError>(
+      [] {
+        where(ones({2, 3}), ones({2, 3}), ones({4}));
+      },
+      {"where", "[2, 3]", "[4]"});
 }
 
 BOOST_AUTO_TEST_CASE(comparison_rejects_unbroadcastable_shapes) {
@@ -81,10 +85,16 @@ BOOST_AUTO_TEST_CASE(comparison_rejects_unbroadcastable_shapes) {
 }
 
 BOOST_AUTO_TEST_CASE(broadcast_to_rejects_a_shape_it_does_not_fit) {
-  expect_error<ShapeError>([] { broadcast_to(ones({3, 2}), {3, 4}); },
-                           {"broadcast_to", "[3, 2]", "[3, 4]"});
-  expect_error<ShapeError>([] { broadcast_to(ones({2, 3}), {3}); },
-                           {"broadcast_to", "[2, 3]", "[3]"});
+  expect_error<ShapeError>(
+      [] {
+        broadcast_to(ones({3, 2}), {3, 4});
+      },
+      {"broadcast_to", "[3, 2]", "[3, 4]"});
+  expect_error<ShapeError>(
+      [] {
+        broadcast_to(ones({2, 3}), {3});
+      },
+      {"broadcast_to", "[2, 3]", "[3]"});
 }
 
 BOOST_AUTO_TEST_CASE(in_place_add_rejects_a_shape_that_would_grow_the_target) {
@@ -101,8 +111,11 @@ BOOST_AUTO_TEST_CASE(reshape_rejects_an_inferred_extent_that_does_not_divide) {
 }
 
 BOOST_AUTO_TEST_CASE(concat_rejects_shapes_that_differ_outside_the_axis) {
-  expect_error<ShapeError>([] { concat({ones({2, 3}), ones({2, 4})}, 0); },
-                           {"concat", "[2, 3]", "[2, 4]", "axis 0"});
+  expect_error<ShapeError>(
+      [] {
+        concat({ones({2, 3}), ones({2, 4})}, 0);
+      },
+      {"concat", "[2, 3]", "[2, 4]", "axis 0"});
 }
 
 BOOST_AUTO_TEST_CASE(transpose_without_axes_rejects_a_non_matrix) {
@@ -128,18 +141,27 @@ BOOST_AUTO_TEST_CASE(item_rejects_a_tensor_of_several_elements) {
 // ---- dtypes -------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(add_rejects_mixed_dtypes) {
-  expect_error<DtypeError>([] { add(ones({2, 3}, float32), ones({2, 3}, float64)); },
-                           {"add", "float32", "float64", "[2, 3]"});
+  expect_error<DtypeError>(
+      [] {
+        add(ones({2, 3}, float32), ones({2, 3}, float64));
+      },
+      {"add", "float32", "float64", "[2, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(matmul_rejects_mixed_dtypes) {
-  expect_error<DtypeError>([] { matmul(ones({2, 3}, float32), ones({3, 4}, float64)); },
-                           {"matmul", "float32 [2, 3]", "float64 [3, 4]"});
+  expect_error<DtypeError>(
+      [] {
+        matmul(ones({2, 3}, float32), ones({3, 4}, float64));
+      },
+      {"matmul", "float32 [2, 3]", "float64 [3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(concat_rejects_mixed_dtypes) {
-  expect_error<DtypeError>([] { concat({ones({2}, float64), ones({3}, float32)}, 0); },
-                           {"concat", "float64 [2]", "float32 [3]"});
+  expect_error<DtypeError>(
+      [] {
+        concat({ones({2}, float64), ones({3}, float32)}, 0);
+      },
+      {"concat", "float64 [2]", "float32 [3]"});
 }
 
 BOOST_AUTO_TEST_CASE(loss_rejects_mixed_dtypes) {
@@ -148,14 +170,18 @@ BOOST_AUTO_TEST_CASE(loss_rejects_mixed_dtypes) {
 }
 
 BOOST_AUTO_TEST_CASE(data_rejects_the_wrong_element_type) {
-  expect_error<DtypeError>([] { ones({2}, float32).data<double>(); }, {"data", "float32", "float64"});
+  expect_error<DtypeError>([] { ones({2}, float32).data<double>(); },
+                           {"data", "float32", "float64"});
 }
 
 // ---- indices and axes -------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(slice_rejects_bounds_out_of_range) {
-  expect_error<IndexError>([] { slice(ones({3, 4}), 1, 1, 5); },
-                           {"slice", "[1, 5)", "axis 1", "[3, 4]"});
+  expect_error<IndexError>(
+      [] {
+        slice(ones({3, 4}), 1, 1, 5);
+      },
+      {"slice", "[1, 5)", "axis 1", "[3, 4]"});
   expect_error<IndexError>([] { slice(ones({3, 4}), 0, -5, 2); }, {"slice", "[-5, 2)", "[3, 4]"});
   expect_error<IndexError>([] { slice(ones({3, 4}), 0, 2, 1); }, {"slice", "[2, 1)", "[3, 4]"});
 }
@@ -166,8 +192,11 @@ BOOST_AUTO_TEST_CASE(select_rejects_an_index_out_of_range) {
 }
 
 BOOST_AUTO_TEST_CASE(index_select_rejects_an_index_out_of_range) {
-  expect_error<IndexError>([] { index_select(ones({3, 4}), 1, {0, 4}); },
-                           {"index_select", "index 4", "axis 1", "[3, 4]"});
+  expect_error<IndexError>(
+      [] {
+        index_select(ones({3, 4}), 1, {0, 4});
+      },
+      {"index_select", "index 4", "axis 1", "[3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(at_rejects_an_index_out_of_range) {
@@ -189,15 +218,27 @@ BOOST_AUTO_TEST_CASE(max_rejects_an_axis_out_of_range) {
 
 BOOST_AUTO_TEST_CASE(softmax_rejects_an_axis_out_of_range) {
   expect_error<IndexError>([] { softmax(ones({3, 4}), 2); }, {"softmax", "axis 2", "[3, 4]"});
-  expect_error<IndexError>([] { log_softmax(ones({3, 4}), -3); }, {"log_softmax", "axis -3", "[3, 4]"});
+  expect_error<IndexError>(
+      [] {
+        log_softmax(ones({3, 4}), -3);
+      },
+      {"log_softmax", "axis -3", "[3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(transpose_rejects_an_axis_out_of_range) {
-  expect_error<IndexError>([] { transpose(ones({2, 3, 4}), 0, 3); }, {"transpose", "axis 3", "[2, 3, 4]"});
+  expect_error<IndexError>(
+      [] {
+        transpose(ones({2, 3, 4}), 0, 3);
+      },
+      {"transpose", "axis 3", "[2, 3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(concat_rejects_an_axis_out_of_range) {
-  expect_error<IndexError>([] { concat({ones({2, 3}), ones({2, 3})}, 2); }, {"concat", "axis 2", "[2, 3]"});
+  expect_error<IndexError>(
+      [] {
+        concat({ones({2, 3}), ones({2, 3})}, 2);
+      },
+      {"concat", "axis 2", "[2, 3]"});
 }
 
 // ---- losses -------------------------------------------------------------------------
@@ -205,35 +246,55 @@ BOOST_AUTO_TEST_CASE(concat_rejects_an_axis_out_of_range) {
 BOOST_AUTO_TEST_CASE(softmax_cross_entropy_rejects_a_label_out_of_range) {
   const Tensor logits = ones({3, 4});  // 3 classes on axis 0, 4 examples
   expect_error<IndexError>(
-      [&] { softmax_cross_entropy(logits, tensor({0, 2, 3, 1}, {4}), 0); },
+      [&] {
+        softmax_cross_entropy(logits, tensor({0, 2, 3, 1}, {4}), 0);
+      },
       {"softmax_cross_entropy", "label 3", "position 2", "[0, 3)", "[3, 4]"});
-  expect_error<IndexError>([&] { softmax_cross_entropy(logits, tensor({0, -1, 2, 1}, {4}), 0); },
-                           {"softmax_cross_entropy", "label -1", "[3, 4]"});
+  expect_error<IndexError>(
+      [&] {
+        softmax_cross_entropy(logits, tensor({0, -1, 2, 1}, {4}), 0);
+      },
+      {"softmax_cross_entropy", "label -1", "[3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(softmax_cross_entropy_rejects_a_non_integer_label) {
   expect_error<ValueError>(
-      [] { softmax_cross_entropy(ones({3, 4}), tensor({0, 1.5, 2, 1}, {1, 4}), 0); },
+      [] {
+        softmax_cross_entropy(ones({3, 4}), tensor({0, 1.5, 2, 1}, {1, 4}), 0);
+      },
       {"softmax_cross_entropy", "label 1.5", "position 1", "[3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(softmax_cross_entropy_rejects_a_target_of_the_wrong_shape) {
-  expect_error<ShapeError>([] { softmax_cross_entropy(ones({3, 4}), ones({3}), 0); },
-                           {"softmax_cross_entropy", "[3]", "[3, 4]", "[4]", "[1, 4]"});
+  expect_error<ShapeError>(
+      [] {
+        softmax_cross_entropy(ones({3, 4}), ones({3}), 0);
+      },
+      {"softmax_cross_entropy", "[3]", "[3, 4]", "[4]", "[1, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(mse_loss_rejects_a_target_of_another_shape) {
-  expect_error<ShapeError>([] { mse_loss(ones({3, 1}), ones({1, 3})); }, {"mse_loss", "[3, 1]", "[1, 3]"});
+  expect_error<ShapeError>(
+      [] {
+        mse_loss(ones({3, 1}), ones({1, 3}));
+      },
+      {"mse_loss", "[3, 1]", "[1, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(binary_cross_entropy_rejects_a_target_of_another_shape) {
-  expect_error<ShapeError>([] { binary_cross_entropy(full({1, 4}, 0.5), ones({4})); },
-                           {"binary_cross_entropy", "[1, 4]", "[4]"});
+  expect_error<ShapeError>(
+      [] {
+        binary_cross_entropy(full({1, 4}, 0.5), ones({4}));
+      },
+      {"binary_cross_entropy", "[1, 4]", "[4]"});
 }
 
 BOOST_AUTO_TEST_CASE(binary_cross_entropy_with_logits_rejects_a_target_of_another_shape) {
-  expect_error<ShapeError>([] { binary_cross_entropy_with_logits(ones({2, 4}), ones({4, 2})); },
-                           {"binary_cross_entropy_with_logits", "[2, 4]", "[4, 2]"});
+  expect_error<ShapeError>(
+      [] {
+        binary_cross_entropy_with_logits(ones({2, 4}), ones({4, 2}));
+      },
+      {"binary_cross_entropy_with_logits", "[2, 4]", "[4, 2]"});
 }
 
 // ---- values -------------------------------------------------------------------------
@@ -276,12 +337,19 @@ BOOST_AUTO_TEST_CASE(backward_rejects_a_gradient_of_the_wrong_shape) {
 
 BOOST_AUTO_TEST_CASE(backward_rejects_a_gradient_of_the_wrong_dtype) {
   const Tensor x = param({2, 3});
-  expect_error<DtypeError>([&] { (x * 2.0).backward(ones({2, 3}, float32)); },
-                           {"backward", "float64 [2, 3]", "float32 [2, 3]"});
+  expect_error<DtypeError>(
+      [&] {
+        (x * 2.0).backward(ones({2, 3}, float32));
+      },
+      {"backward", "float64 [2, 3]", "float32 [2, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(backward_on_a_tensor_that_does_not_require_grad_throws) {
-  expect_error<GraphError>([] { sum(ones({2, 2})).backward(); }, {"backward", "[]", "require grad"});
+  expect_error<GraphError>(
+      [] {
+        sum(ones({2, 2})).backward();
+      },
+      {"backward", "[]", "require grad"});
 }
 
 BOOST_AUTO_TEST_CASE(rule_giving_a_gradient_of_an_unreducible_shape_is_reported_by_op) {
@@ -293,8 +361,8 @@ BOOST_AUTO_TEST_CASE(rule_giving_a_gradient_of_an_unreducible_shape_is_reported_
 
 BOOST_AUTO_TEST_CASE(rule_giving_no_gradient_for_a_needed_input_is_reported_by_op) {
   const Tensor x = param({2});
-  const Tensor y = record("silent_rule", x.detach().clone(), {&x},
-                          [](const Tensor&, Needs) { return Grads{}; });
+  const Tensor y =
+      record("silent_rule", x.detach().clone(), {&x}, [](const Tensor&, Needs) { return Grads{}; });
   expect_error<GraphError>([&] { sum(y).backward(); }, {"silent_rule", "input 0"});
 }
 
@@ -329,7 +397,11 @@ BOOST_AUTO_TEST_CASE(retain_grad_on_a_tensor_that_does_not_require_grad_throws) 
 
 BOOST_AUTO_TEST_CASE(set_grad_rejects_a_gradient_of_another_shape) {
   Tensor w = param({2, 3});
-  expect_error<ShapeError>([&] { w.set_grad(ones({3, 2}, float64)); }, {"set_grad", "[3, 2]", "[2, 3]"});
+  expect_error<ShapeError>(
+      [&] {
+        w.set_grad(ones({3, 2}, float64));
+      },
+      {"set_grad", "[3, 2]", "[2, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(gradcheck_rejects_a_function_that_leaves_float64) {

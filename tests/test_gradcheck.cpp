@@ -5,17 +5,15 @@
 //   gradcheck-f32 sigmoid [3, 4]: max_rel_diff_vs_float64 2.0e-08
 // and, at the end, the worst relative error of each op.
 #define BOOST_TEST_MODULE gradcheck
-#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "support/test_support.hpp"
 
@@ -42,8 +40,9 @@ struct PrintSummary {
   ~PrintSummary() {
     fmt::print("gradcheck summary: worst relative error per op ({} ops)\n", worst_by_op().size());
     for (const auto& [op, w] : worst_by_op())
-      fmt::print("gradcheck worst {}: max_rel_error {:.1e}, float32 max_rel_diff {:.1e} ({} checks)\n",
-                 op, w.rel, w.f32, w.checks);
+      fmt::print(
+          "gradcheck worst {}: max_rel_error {:.1e}, float32 max_rel_diff {:.1e} ({} checks)\n", op,
+          w.rel, w.f32, w.checks);
     std::fflush(stdout);
   }
 };
@@ -100,7 +99,8 @@ void check(const std::string& label, const Fn& f, const std::vector<Tensor>& inp
   const double f32 = float32_vs_float64(f, inputs);
   fmt::print("gradcheck-f32 {}: max_rel_diff_vs_float64 {:.1e}\n", what, f32);
   std::fflush(stdout);
-  BOOST_TEST(f32 <= kFloat32Tolerance, what << ": float32 backward differs from float64 by " << f32);
+  BOOST_TEST(f32 <= kFloat32Tolerance,
+             what << ": float32 backward differs from float64 by " << f32);
 
   Worst& w = worst_by_op()[op];
   w.rel = std::max(w.rel, r.max_rel_error);
@@ -123,9 +123,8 @@ Tensor nonzero(const Shape& shape) { return tt::away_from_zero(shape, 0.1, 2.0, 
 
 // Every pair of shapes the broadcasting binary ops are checked on.
 const std::vector<std::pair<Shape, Shape>> kBroadcastPairs = {
-    {{3, 4}, {3, 4}}, {{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{3, 1}, {1, 4}},
-    {{4}, {3, 4}},    {{3, 4}, {4}},    {{}, {2, 3}},     {{2, 3}, {}},
-    {{2, 1, 3}, {4, 1}}};
+    {{3, 4}, {3, 4}}, {{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{3, 1}, {1, 4}},   {{4}, {3, 4}},
+    {{3, 4}, {4}},    {{}, {2, 3}},     {{2, 3}, {}},     {{2, 1, 3}, {4, 1}}};
 
 }  // namespace
 
@@ -148,7 +147,8 @@ BOOST_AUTO_TEST_CASE(mul_grad_matches_finite_differences) {
 
 BOOST_AUTO_TEST_CASE(div_grad_matches_finite_differences) {
   for (const auto& [a, b] : kBroadcastPairs)
-    check("div", [](const auto& x) { return x[0] / x[1]; }, {u(a), tt::away_from_zero(b, 0.5, 2.0, next_seed())});
+    check("div", [](const auto& x) { return x[0] / x[1]; },
+          {u(a), tt::away_from_zero(b, 0.5, 2.0, next_seed())});
 }
 
 BOOST_AUTO_TEST_CASE(neg_grad_matches_finite_differences) {
@@ -193,8 +193,11 @@ BOOST_AUTO_TEST_CASE(where_grad_matches_finite_differences) {
 // ---- matrix products ----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(matmul_grad_matches_finite_differences) {
-  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{
-           {{3, 4}, {4, 2}}, {{1, 5}, {5, 1}}, {{5, 1}, {1, 3}}, {{2, 3}, {3, 4}}, {{4, 4}, {4, 4}}})
+  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{{{3, 4}, {4, 2}},
+                                                                 {{1, 5}, {5, 1}},
+                                                                 {{5, 1}, {1, 3}},
+                                                                 {{2, 3}, {3, 4}},
+                                                                 {{4, 4}, {4, 4}}})
     check("matmul", [](const auto& x) { return matmul(x[0], x[1]); }, {u(a), u(b)});
 }
 
@@ -212,9 +215,11 @@ BOOST_AUTO_TEST_CASE(log_grad_matches_finite_differences) {
 
 BOOST_AUTO_TEST_CASE(pow_grad_matches_finite_differences) {
   for (double p : {3.0, 2.0, 1.0, -1.0, -2.0})
-    check(fmt::format("pow p={}", p), [p](const auto& x) { return pow(x[0], p); }, {nonzero({3, 4})});
+    check(fmt::format("pow p={}", p), [p](const auto& x) { return pow(x[0], p); },
+          {nonzero({3, 4})});
   for (double p : {0.5, 1.5, -0.5, 2.7, -1.3, 0.25})
-    check(fmt::format("pow p={}", p), [p](const auto& x) { return pow(x[0], p); }, {positive({3, 4})});
+    check(fmt::format("pow p={}", p), [p](const auto& x) { return pow(x[0], p); },
+          {positive({3, 4})});
 }
 
 BOOST_AUTO_TEST_CASE(square_grad_matches_finite_differences) {
@@ -280,7 +285,10 @@ BOOST_AUTO_TEST_CASE(broadcast_to_grad_matches_finite_differences) {
   check("broadcast_to", [](const auto& x) { return broadcast_to(x[0], {3, 4}); }, {u({4})});
   check("broadcast_to", [](const auto& x) { return broadcast_to(x[0], {2, 3, 4}); }, {u({3, 1})});
   check("broadcast_to", [](const auto& x) { return broadcast_to(x[0], {2, 2}); }, {u({})});
-  check("broadcast_to same shape", [](const auto& x) { return broadcast_to(x[0], {2, 3}); },
+  check("broadcast_to same shape",
+        [](const auto& x) {
+          return broadcast_to(x[0], {2, 3});
+        },
         {u({2, 3})});
 }
 
@@ -288,7 +296,10 @@ BOOST_AUTO_TEST_CASE(broadcast_to_grad_matches_finite_differences) {
 
 BOOST_AUTO_TEST_CASE(reshape_grad_matches_finite_differences) {
   // Multiplied by a non-uniform weight so a wrong element order shows.
-  check("reshape", [](const auto& x) { return reshape(x[0], {2, 6}) * reshape(x[0], {2, 6}); },
+  check("reshape",
+        [](const auto& x) {
+          return reshape(x[0], {2, 6}) * reshape(x[0], {2, 6});
+        },
         {u({3, 4})});
   check("reshape -1", [](const auto& x) { return reshape(x[0], {-1, 3}); }, {u({3, 4})});
   check("reshape to []", [](const auto& x) { return reshape(x[0], {}); }, {u({1, 1})});
@@ -299,7 +310,8 @@ BOOST_AUTO_TEST_CASE(transpose_grad_matches_finite_differences) {
   check("transpose 2-D", [](const auto& x) { return transpose(x[0]); }, {u({3, 4})});
   check("transpose 2-D", [](const auto& x) { return transpose(x[0]); }, {u({40, 35})});
   check("transpose axes=0,2", [](const auto& x) { return transpose(x[0], 0, 2); }, {u({2, 3, 4})});
-  check("transpose axes=1,-1", [](const auto& x) { return transpose(x[0], 1, -1); }, {u({2, 3, 4})});
+  check("transpose axes=1,-1", [](const auto& x) { return transpose(x[0], 1, -1); },
+        {u({2, 3, 4})});
   check("transpose axes=0,1", [](const auto& x) { return transpose(x[0], 0, 1); }, {u({2, 3, 4})});
   // The upstream gradient is not symmetric, so the rule must transpose it back.
   check("transpose then matmul", [](const auto& x) { return matmul(transpose(x[0]), x[1]); },
@@ -311,8 +323,7 @@ BOOST_AUTO_TEST_CASE(slice_grad_matches_finite_differences) {
   check("slice axis=1 negative bounds", [](const auto& x) { return slice(x[0], 1, -3, -1); },
         {u({4, 5})});
   check("slice axis=1 of 3-D", [](const auto& x) { return slice(x[0], 1, 0, 2); }, {u({2, 3, 4})});
-  check("slice row*col", [](const auto& x) { return row(x[0], 2) * col(x[0], 1); },
-        {u({3, 3})});
+  check("slice row*col", [](const auto& x) { return row(x[0], 2) * col(x[0], 1); }, {u({3, 3})});
 }
 
 BOOST_AUTO_TEST_CASE(select_grad_matches_finite_differences) {
@@ -324,19 +335,37 @@ BOOST_AUTO_TEST_CASE(select_grad_matches_finite_differences) {
 
 BOOST_AUTO_TEST_CASE(index_select_grad_matches_finite_differences) {
   check("index_select with repeats axis=0",
-        [](const auto& x) { return index_select(x[0], 0, {2, 0, 2, 1, 2}); }, {u({4, 3})});
+        [](const auto& x) {
+          return index_select(x[0], 0, {2, 0, 2, 1, 2});
+        },
+        {u({4, 3})});
   check("index_select with repeats axis=1",
-        [](const auto& x) { return index_select(x[0], 1, {1, 1, 3}); }, {u({2, 4})});
+        [](const auto& x) {
+          return index_select(x[0], 1, {1, 1, 3});
+        },
+        {u({2, 4})});
   check("index_select axis=1 of 3-D",
-        [](const auto& x) { return index_select(x[0], 1, {2, 0, 0}); }, {u({2, 3, 2})});
+        [](const auto& x) {
+          return index_select(x[0], 1, {2, 0, 0});
+        },
+        {u({2, 3, 2})});
 }
 
 BOOST_AUTO_TEST_CASE(concat_grad_matches_finite_differences) {
-  check("concat axis=0", [](const auto& x) { return concat({x[0], x[1], x[2]}, 0); },
+  check("concat axis=0",
+        [](const auto& x) {
+          return concat({x[0], x[1], x[2]}, 0);
+        },
         {u({2, 3}), u({1, 3}), u({3, 3})});
-  check("concat axis=1", [](const auto& x) { return concat({x[0], x[1]}, 1); },
+  check("concat axis=1",
+        [](const auto& x) {
+          return concat({x[0], x[1]}, 1);
+        },
         {u({3, 2}), u({3, 4})});
-  check("concat same input twice", [](const auto& x) { return concat({x[0], x[1], x[0]}, -1); },
+  check("concat same input twice",
+        [](const auto& x) {
+          return concat({x[0], x[1], x[0]}, -1);
+        },
         {u({2, 2}), u({2, 1})});
 }
 
@@ -394,9 +423,10 @@ BOOST_AUTO_TEST_CASE(binary_cross_entropy_grad_matches_finite_differences) {
   check("binary_cross_entropy hard labels",
         [hard](const auto& x) { return binary_cross_entropy(x[0], hard.to(x[0].dtype())); },
         {positive({2, 3}, 0.05, 0.95)});
-  check("binary_cross_entropy of sigmoid",
-        [hard](const auto& x) { return binary_cross_entropy(sigmoid(x[0]), hard.to(x[0].dtype())); },
-        {u({2, 3})});
+  check(
+      "binary_cross_entropy of sigmoid",
+      [hard](const auto& x) { return binary_cross_entropy(sigmoid(x[0]), hard.to(x[0].dtype())); },
+      {u({2, 3})});
 }
 
 BOOST_AUTO_TEST_CASE(binary_cross_entropy_with_logits_grad_matches_finite_differences) {
@@ -432,17 +462,15 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_grad_matches_finite_differences) {
         {u({4, 4})});
   // One-hot targets of the logits' shape, both axes.
   const Tensor onehot0 = tensor({0, 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0}, {3, 4}, float64);
-  check("softmax_cross_entropy axis=0 one-hot",
-        [onehot0](const auto& x) {
-          return softmax_cross_entropy(x[0], onehot0.to(x[0].dtype()), 0);
-        },
-        {u({3, 4})});
+  check(
+      "softmax_cross_entropy axis=0 one-hot",
+      [onehot0](const auto& x) { return softmax_cross_entropy(x[0], onehot0.to(x[0].dtype()), 0); },
+      {u({3, 4})});
   const Tensor onehot1 = tensor({0, 1, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0}, {4, 3}, float64);
-  check("softmax_cross_entropy axis=1 one-hot",
-        [onehot1](const auto& x) {
-          return softmax_cross_entropy(x[0], onehot1.to(x[0].dtype()), 1);
-        },
-        {u({4, 3})});
+  check(
+      "softmax_cross_entropy axis=1 one-hot",
+      [onehot1](const auto& x) { return softmax_cross_entropy(x[0], onehot1.to(x[0].dtype()), 1); },
+      {u({4, 3})});
   // Soft targets: gradient with respect to the targets too (rows need not sum to 1).
   check("softmax_cross_entropy axis=0 soft targets",
         [](const auto& x) { return softmax_cross_entropy(x[0], x[1], 0); },
@@ -527,8 +555,9 @@ BOOST_AUTO_TEST_CASE(gradcheck_catches_square_rule_missing_factor_two) {
 BOOST_AUTO_TEST_CASE(gradcheck_catches_rule_wrong_by_one_part_in_ten_thousand) {
   const GradcheckResult r =
       gradcheck([](const auto& x) { return square_slightly_wrong(x[0]); }, {u({3, 4})});
-  fmt::print("gradcheck negative-control slightly_bad_square [3, 4]: max_rel_error {:.1e} (must fail)\n",
-             r.max_rel_error);
+  fmt::print(
+      "gradcheck negative-control slightly_bad_square [3, 4]: max_rel_error {:.1e} (must fail)\n",
+      r.max_rel_error);
   BOOST_TEST(!r.passed, r.message);
   BOOST_TEST(r.max_rel_error > 5e-5);
 }

@@ -1,18 +1,16 @@
 // Tensor values: creation, shapes, indexing, broadcasting, reductions, masks,
 // printing, seeded randomness, dtype conversion and numerically stable losses.
 #define BOOST_TEST_MODULE tensor
-#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
 #include <set>
 #include <string>
+#include <tapegrad/tapegrad.hpp>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 namespace bt = boost::test_tools;
@@ -127,8 +125,9 @@ BOOST_AUTO_TEST_CASE(indexing_picks_the_right_elements) {
   BOOST_TEST(slice(x, 1, 1, 3).to_vector() == V({1, 2, 5, 6, 9, 10}), bt::per_element());
   BOOST_TEST(slice(x, 0, -2, 3).to_vector() == V({4, 5, 6, 7, 8, 9, 10, 11}), bt::per_element());
   BOOST_TEST(slice(x, 0, 1, 1).shape() == Shape({0, 4}));
-  BOOST_TEST(index_select(x, 0, {2, 0, 2}).to_vector() == V({8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}),
-             bt::per_element());
+  BOOST_TEST(
+      index_select(x, 0, {2, 0, 2}).to_vector() == V({8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}),
+      bt::per_element());
   BOOST_TEST(index_select(x, 1, {3, 0}).to_vector() == V({3, 0, 7, 4, 11, 8}), bt::per_element());
   BOOST_TEST(row(x, 2).shape() == Shape({1, 4}));
   BOOST_TEST(col(x, 1).to_vector() == V({1, 5, 9}), bt::per_element());
@@ -151,21 +150,24 @@ BOOST_AUTO_TEST_CASE(broadcasting_arithmetic_gives_numpy_values) {
   BOOST_TEST(c.to_vector() == V({1, 2, 3, 2, 4, 6}), bt::per_element());
   BOOST_TEST((tensor({6, 8}, {2, 1}) / tensor({2, 4}, {1, 2})).to_vector() == V({3, 1.5, 4, 2}),
              bt::per_element());
-  BOOST_TEST((tensor({1, 2, 3}, {3, 1}) - tensor({1, 2}, {2})).to_vector() == V({0, -1, 1, 0, 2, 1}),
-             bt::per_element());
+  BOOST_TEST(
+      (tensor({1, 2, 3}, {3, 1}) - tensor({1, 2}, {2})).to_vector() == V({0, -1, 1, 0, 2, 1}),
+      bt::per_element());
   BOOST_TEST((scalar(2) * a).to_vector() == V({2, 4, 6, 8, 10, 12}), bt::per_element());
   const Tensor d = tensor({1, 2, 3, 4, 5, 6}, {2, 1, 3}) + tensor({10, 20, 30, 40}, {4, 1});
   BOOST_TEST(d.shape() == Shape({2, 4, 3}));
   BOOST_TEST(d.at({1, 2, 0}) == 34);
   BOOST_TEST(d.at({0, 3, 2}) == 43);
   BOOST_TEST((1.0 - a / 2.0).to_vector() == V({0.5, 0, -0.5, -1, -1.5, -2}), bt::per_element());
-  BOOST_TEST((12.0 / a).to_vector() == V({12, 6, 4, 3, 2.4, 2}), bt::tolerance(1e-6) << bt::per_element());
+  BOOST_TEST((12.0 / a).to_vector() == V({12, 6, 4, 3, 2.4, 2}), bt::tolerance(1e-6)
+                                                                     << bt::per_element());
   BOOST_TEST((-a + 1.0).to_vector() == V({0, -1, -2, -3, -4, -5}), bt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(elementwise_functions_give_their_values) {
   const Tensor x = tensor({0.25, 1, 4}, {3}, float64);
-  BOOST_TEST(exp(x).to_vector() == V({std::exp(0.25), std::exp(1.0), std::exp(4.0)}), bt::per_element());
+  BOOST_TEST(exp(x).to_vector() == V({std::exp(0.25), std::exp(1.0), std::exp(4.0)}),
+             bt::per_element());
   BOOST_TEST(log(x).to_vector() == V({std::log(0.25), 0, std::log(4.0)}), bt::per_element());
   BOOST_TEST(sqrt(x).to_vector() == V({0.5, 1, 2}), bt::per_element());
   BOOST_TEST(pow(x, 1.5).to_vector() == V({0.125, 1, 8}), bt::per_element());
@@ -173,9 +175,11 @@ BOOST_AUTO_TEST_CASE(elementwise_functions_give_their_values) {
   BOOST_TEST(abs(x - 1.0).to_vector() == V({0.75, 0, 3}), bt::per_element());
   BOOST_TEST(clamp(x, 0.5, 2).to_vector() == V({0.5, 1, 2}), bt::per_element());
   BOOST_TEST(relu(x - 1.0).to_vector() == V({0, 0, 3}), bt::per_element());
-  BOOST_TEST(leaky_relu(x - 1.0, 0.1).to_vector() == V({-0.075, 0, 3}), bt::tolerance(1e-15) << bt::per_element());
+  BOOST_TEST(leaky_relu(x - 1.0, 0.1).to_vector() == V({-0.075, 0, 3}), bt::tolerance(1e-15)
+                                                                            << bt::per_element());
   BOOST_TEST(sigmoid(scalar(0.0, float64)).item() == 0.5);
-  BOOST_TEST(tanh(x).to_vector() == V({std::tanh(0.25), std::tanh(1.0), std::tanh(4.0)}), bt::per_element());
+  BOOST_TEST(tanh(x).to_vector() == V({std::tanh(0.25), std::tanh(1.0), std::tanh(4.0)}),
+             bt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(in_place_updates_change_the_values) {
@@ -263,11 +267,13 @@ BOOST_AUTO_TEST_CASE(fmt_prints_a_small_tensor_like_numpy) {
 BOOST_AUTO_TEST_CASE(fmt_marks_grad_and_summarises_long_tensors) {
   Tensor w = tensor({1, 2}, {2});
   w.requires_grad_();
-  BOOST_TEST(fmt::format("{}", w) == "tensor([1., 2.], dtype=float32, shape=[2], requires_grad=true)");
+  BOOST_TEST(fmt::format("{}", w) ==
+             "tensor([1., 2.], dtype=float32, shape=[2], requires_grad=true)");
   BOOST_TEST(fmt::format("{}", w * 2.0) ==
              "tensor([2., 4.], dtype=float32, shape=[2], grad_fn=mul_scalar)");
-  BOOST_TEST(fmt::format("{}", arange(0, 2000)) ==
-             "tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.], dtype=float32, shape=[2000])");
+  BOOST_TEST(
+      fmt::format("{}", arange(0, 2000)) ==
+      "tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.], dtype=float32, shape=[2000])");
   BOOST_TEST(fmt::format("{}", zeros({0, 2})) == "tensor([], dtype=float32, shape=[0, 2])");
   BOOST_TEST(fmt::format("{}", tensor({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2})) ==
              "tensor([[[1., 2.],\n         [3., 4.]],\n\n        [[5., 6.],\n         [7., 8.]]], "
@@ -343,7 +349,8 @@ BOOST_AUTO_TEST_CASE(softmax_cross_entropy_with_logits_of_plus_minus_1000_is_fin
     BOOST_TEST(loss.item() == 1000.0, bt::tolerance(1e-6));
     loss.backward();
     BOOST_TEST(all_finite(z.grad()));
-    BOOST_TEST(z.grad().to_vector() == V({0.5, -0.5, 0, 0, 0, 0}), bt::tolerance(1e-6) << bt::per_element());
+    BOOST_TEST(z.grad().to_vector() == V({0.5, -0.5, 0, 0, 0, 0}), bt::tolerance(1e-6)
+                                                                       << bt::per_element());
   }
 }
 

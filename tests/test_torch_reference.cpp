@@ -2,9 +2,10 @@
 // those torch autograd computed (tests/reference/torch_reference.txt, written by
 // tests/reference/make_reference.py; this test only reads the committed file).
 #define BOOST_TEST_MODULE torch_reference
-#include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,11 +13,8 @@
 #include <map>
 #include <set>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "support/test_support.hpp"
 
@@ -113,9 +111,8 @@ void check_against_torch(const std::string& name, const Builder& build) {
   BOOST_TEST_REQUIRE((loss.dtype() == float64));
   BOOST_TEST_REQUIRE(loss.numel() == 1);
   const double loss_diff = rel_diff(loss.item(), ref.loss);
-  BOOST_TEST(loss_diff <= kTolerance,
-             name << ": loss " << fmt::format("{:.17g}", loss.item()) << " vs torch "
-                  << fmt::format("{:.17g}", ref.loss));
+  BOOST_TEST(loss_diff <= kTolerance, name << ": loss " << fmt::format("{:.17g}", loss.item())
+                                           << " vs torch " << fmt::format("{:.17g}", ref.loss));
   loss.backward();
   double worst = 0;
   BOOST_TEST(!ref.grads.empty());
@@ -137,11 +134,17 @@ void check_against_torch(const std::string& name, const Builder& build) {
   std::fflush(stdout);
 }
 
-const std::set<std::string> kBuiltHere = {
-    "mlp_softmax_cross_entropy", "mlp_rows_tanh_softmax_cross_entropy",
-    "logistic_regression_bce", "deep_net_course_cost", "broadcasting", "softmax_log_softmax",
-    "leaky_relu", "mse", "bce_with_logits_large_logits", "softmax_cross_entropy_soft_targets",
-    "shape_ops_and_elementwise"};
+const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
+                                          "mlp_rows_tanh_softmax_cross_entropy",
+                                          "logistic_regression_bce",
+                                          "deep_net_course_cost",
+                                          "broadcasting",
+                                          "softmax_log_softmax",
+                                          "leaky_relu",
+                                          "mse",
+                                          "bce_with_logits_large_logits",
+                                          "softmax_cross_entropy_soft_targets",
+                                          "shape_ops_and_elementwise"};
 
 }  // namespace
 
@@ -193,7 +196,8 @@ BOOST_AUTO_TEST_CASE(course_deep_net_cost_matches_torch) {
 
 BOOST_AUTO_TEST_CASE(broadcasting_graph_matches_torch) {
   check_against_torch("broadcasting", [](const Inputs& in) {
-    const Tensor &a = in.at("a"), &b = in.at("b"), &c = in.at("c"), &d = in.at("d"), &e = in.at("e");
+    const Tensor &a = in.at("a"), &b = in.at("b"), &c = in.at("c"), &d = in.at("d"),
+                 &e = in.at("e");
     const Tensor h = (a * b + c) / (d * d + 1.0);
     const Tensor k = e * h - a;
     return mean(tanh(k)) + sum(h * h) / 12.0 + sum(mean(k, 0, true) * c);

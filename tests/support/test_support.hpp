@@ -1,15 +1,14 @@
 #pragma once
 // Helpers shared by the test suites: seeded inputs placed away from kinks, and
 // element-wise comparisons that say where two tensors differ.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 namespace tapegrad::test {
 
