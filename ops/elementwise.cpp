@@ -31,7 +31,8 @@ Tensor pow(const Tensor& x, double p) {
   return record("pow", y, {&x}, [x = x.detach(), p](const Tensor& g, Needs) {
     const Tensor d = map_unary(x, [p](auto v) {
       using T = decltype(v);
-      return static_cast<T>(p) * std::pow(v, static_cast<T>(p - 1));  // p x^(p-1)
+      // p x^(p-1); x^0 is constant, so its slope is 0 even at x = 0 (not 0 * inf).
+      return p == 0 ? T(0) : static_cast<T>(p) * std::pow(v, static_cast<T>(p - 1));
     });
     return Grads{g * d};
   });
