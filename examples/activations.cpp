@@ -5,16 +5,16 @@
 //
 //   build/examples/activations              # out/activations.svg, out/activation_derivatives.svg
 //   build/examples/activations --slope 0.01 --min -3 --max 3
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tapegrad/tapegrad.hpp>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <tapegrad/tapegrad.hpp>
 
 #include "common/cli.hpp"
 #include "common/plot.hpp"
@@ -24,8 +24,8 @@ using namespace tapegrad;
 
 struct Activation {
   std::string name;
-  std::function<Tensor(const Tensor&)> g;      // the op
-  std::function<double(double)> g_prime;      // the course's formula, to check against
+  std::function<Tensor(const Tensor&)> g;  // the op
+  std::function<double(double)> g_prime;   // the course's formula, to check against
 };
 
 int main(int argc, char** argv) {
@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   examples::RunOptions run;
   app.add_option("--min", lo, "left end of x")->capture_default_str();
   app.add_option("--max", hi, "right end of x")->capture_default_str();
-  app.add_option("--points", points, "values of x")->check(CLI::Range(2, 1000000))->capture_default_str();
+  app.add_option("--points", points, "values of x")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
   app.add_option("--slope", slope,
                  "leaky ReLU's slope for x < 0 (0.01 is usual; 0.1 shows in the plot)")
       ->capture_default_str();
@@ -83,7 +85,8 @@ int main(int argc, char** argv) {
   for (double p : probes) fmt::print(" {:>8}", p);
   fmt::print("\n");
   for (const Activation& a : activations) {
-    Tensor at = tensor(probes, {static_cast<std::int64_t>(probes.size())}, float64).requires_grad_();
+    Tensor at =
+        tensor(probes, {static_cast<std::int64_t>(probes.size())}, float64).requires_grad_();
     Tensor y = a.g(at);
     sum(y).backward();
     for (const auto& [label, v] : {std::pair{std::string("g(x)"), y.to_vector()},
@@ -101,14 +104,14 @@ int main(int argc, char** argv) {
                {.title = fmt::format("Activation functions (leaky ReLU slope {})", slope),
                 .x_label = "z",
                 .y_label = "g(z)"});
-  plot::curves(derivatives_file, xs, derivatives,
-               {.title = "Their derivatives, computed by backward()",
-                .x_label = "z",
-                .y_label = "g'(z)"});
+  plot::curves(
+      derivatives_file, xs, derivatives,
+      {.title = "Their derivatives, computed by backward()", .x_label = "z", .y_label = "g'(z)"});
 
   examples::result("activations_plot", values_file.string());
   examples::result("derivatives_plot", derivatives_file.string());
-  examples::result("sigmoid_grad_at_0", derivatives[0].second[static_cast<std::size_t>(points / 2)]);
+  examples::result("sigmoid_grad_at_0",
+                   derivatives[0].second[static_cast<std::size_t>(points / 2)]);
   examples::result("max_error_vs_formula", fmt::format("{:.3g}", max_error));
   examples::result("seconds", watch.seconds(), 2);
 }

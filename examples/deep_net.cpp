@@ -14,15 +14,15 @@
 //
 //   build/examples/deep_net                       # graph style, classes 0,6
 //   build/examples/deep_net --style layers --layers 784,64,16,1
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
@@ -104,10 +104,10 @@ Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool 
   if (train) {
     progress::Bar bar(s.num_iterations, "deep net (graph)");
     for (int i = 0; i < s.num_iterations; ++i) {
-      Tensor AL = L_model_forward(X, parameters);          // forward propagation
-      Tensor cost = binary_cross_entropy(AL, Y);           // compute cost
-      cost.backward();                                     // backward propagation
-      update_parameters(parameters, s.learning_rate);      // update parameters
+      Tensor AL = L_model_forward(X, parameters);      // forward propagation
+      Tensor cost = binary_cross_entropy(AL, Y);       // compute cost
+      cost.backward();                                 // backward propagation
+      update_parameters(parameters, s.learning_rate);  // update parameters
       record_cost(costs, i, cost);
       bar.update(i + 1, cost.item());
     }
@@ -118,8 +118,7 @@ Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool 
 
 // ---- style "layers": the same network from nn::MLP, updated by optim::SGD ---------------
 
-Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settings& s,
-                                  bool train) {
+Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settings& s, bool train) {
   // ReLU on the hidden layers, sigmoid on the output; He weights on every layer.
   std::vector<std::string> activations(s.layers_dims.size() - 2, "relu");
   activations.push_back("sigmoid");
@@ -150,7 +149,8 @@ double logistic_regression_test_accuracy(const examples::Pair& pair, int num_ite
   Tensor b = zeros({1, 1}).requires_grad_();
   progress::Bar bar(num_iterations, "logistic regression");
   for (int i = 0; i < num_iterations; ++i) {
-    Tensor cost = binary_cross_entropy(sigmoid(matmul(transpose(w), pair.train.X) + b), pair.train.Y);
+    Tensor cost =
+        binary_cross_entropy(sigmoid(matmul(transpose(w), pair.train.X) + b), pair.train.Y);
     cost.backward();
     {
       NoGradGuard no_grad;
@@ -239,10 +239,10 @@ int main(int argc, char** argv) {
 
   if (!model.costs.empty()) {
     const auto file = run.out / "deep_net_cost.svg";
-    plot::cost_curve(file, model.costs,
-                     fmt::format("{}-layer network {}, learning rate = {}",
-                                 settings.layers_dims.size() - 1, settings.layers_dims,
-                                 settings.learning_rate));
+    plot::cost_curve(
+        file, model.costs,
+        fmt::format("{}-layer network {}, learning rate = {}", settings.layers_dims.size() - 1,
+                    settings.layers_dims, settings.learning_rate));
     examples::result("cost_curve", file.string());
     examples::result("final_cost", model.costs.back(), 6);
   }

@@ -8,12 +8,12 @@
 //
 // The course writes the gradients by hand (dw = X (A - Y)^T / m, db = mean(A - Y));
 // here backward() computes them from the forward pass.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdint>
-#include <vector>
-
-#include <fmt/format.h>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"

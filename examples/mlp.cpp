@@ -5,15 +5,15 @@
 //   build/examples/mlp                                   # Adam, lr 1e-3, batch 128, 10 epochs
 //   build/examples/mlp --optimizer momentum --lr 0.05
 //   build/examples/mlp --epochs 1 --limit 5000           # a quick check
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   progress::Stopwatch watch;
 
   // ---- data: X (784, m), Y (1, m) holding the class 0..9 of each column ----------------
-  const data::Dataset train = data::load_fashion_mnist(data_options.dir, "train", data_options.limit);
+  const data::Dataset train =
+      data::load_fashion_mnist(data_options.dir, "train", data_options.limit);
   const data::Dataset test = data::load_fashion_mnist(data_options.dir, "t10k");
   fmt::print("train: {} examples, test: {} examples, {} classes\n", train.m(), test.m(),
              data::kFashionMnistClasses.size());
@@ -68,7 +69,8 @@ int main(int argc, char** argv) {
     optimizer = std::make_unique<optim::Adam>(model.parameters(), learning_rate.value_or(1e-3));
   else if (optimizer_name == "momentum")
     optimizer = std::make_unique<optim::SGD>(
-        model.parameters(), optim::SGDOptions{.lr = learning_rate.value_or(0.05), .momentum = beta});
+        model.parameters(),
+        optim::SGDOptions{.lr = learning_rate.value_or(0.05), .momentum = beta});
   else
     optimizer = std::make_unique<optim::SGD>(model.parameters(), learning_rate.value_or(0.1));
   fmt::print("layers_dims = {}, {} (lr {}), batch {}, {} epochs\n", layers_dims, optimizer->name(),
@@ -91,7 +93,7 @@ int main(int argc, char** argv) {
     std::int64_t i = 0;
     for (const data::Batch& batch : batches) {
       optimizer->zero_grad();
-      Tensor logits = model(batch.X);                                // (10, batch)
+      Tensor logits = model(batch.X);  // (10, batch)
       Tensor cost = softmax_cross_entropy(logits, batch.Y, /*axis=*/0);
       cost.backward();
       optimizer->step();
@@ -108,11 +110,12 @@ int main(int argc, char** argv) {
     }
     bar.finish();
     const double test_accuracy = examples::accuracy(model(test.X), test.Y);
-    examples::log("epoch {:2d}/{}: train_loss {:.4f}  test_accuracy {:.4f}  ({:.1f} s)\n", epoch + 1,
-                  num_epochs, epoch_loss / static_cast<double>(train.m()), test_accuracy,
+    examples::log("epoch {:2d}/{}: train_loss {:.4f}  test_accuracy {:.4f}  ({:.1f} s)\n",
+                  epoch + 1, num_epochs, epoch_loss / static_cast<double>(train.m()), test_accuracy,
                   epoch_watch.seconds());
   }
-  if (window_batches > 0) costs.push_back(window_loss / window_batches);  // the last, partial window
+  if (window_batches > 0)
+    costs.push_back(window_loss / window_batches);  // the last, partial window
   if (!files.save.empty()) {
     save_parameters(files.save, model.named_parameters());
     fmt::print("saved {}\n", files.save.string());

@@ -6,15 +6,15 @@
 //
 //   build/examples/planar                       # out/planar_n_h_<size>.svg
 //   build/examples/planar --hidden-sizes 4 --iterations 10000
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
@@ -38,7 +38,8 @@ Planar load_planar_dataset(std::int64_t m, Generator& gen) {
   for (int j = 0; j < 2; ++j) {
     std::vector<double> t(N), r(N);
     for (std::int64_t i = 0; i < N; ++i)  // theta
-      t[i] = j * 3.12 + 3.12 * static_cast<double>(i) / static_cast<double>(N - 1) + gen.normal() * 0.2;
+      t[i] = j * 3.12 + 3.12 * static_cast<double>(i) / static_cast<double>(N - 1) +
+             gen.normal() * 0.2;
     for (std::int64_t i = 0; i < N; ++i)  // radius
       r[i] = a * std::sin(4 * t[i]) + gen.normal() * 0.2;
     for (std::int64_t i = 0; i < N; ++i) {
@@ -154,9 +155,9 @@ int main(int argc, char** argv) {
       train_accuracy = accuracy;
       test_accuracy = accuracy_test;
       if (!costs.empty())
-        plot::cost_curve(run.out / "planar_cost.svg", costs,
-                         fmt::format("Planar data, {} hidden units, learning rate = {}", n_h,
-                                     learning_rate));
+        plot::cost_curve(
+            run.out / "planar_cost.svg", costs,
+            fmt::format("Planar data, {} hidden units, learning rate = {}", n_h, learning_rate));
     }
   }
   bar.finish();

@@ -7,12 +7,12 @@
 //
 //   build/examples/xor                     # out/xor_linear.svg, out/xor_hidden.svg
 //   build/examples/xor --hidden 2 --noise 0 --copies 1
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
-#include <vector>
-
-#include <fmt/format.h>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   progress::Stopwatch watch;
 
   // ---- data: the truth table, X (2, 4) and Y (1, 4), then jittered copies (2, 4 copies) --
-  const Tensor corners = tensor({0, 0, 1, 1,    // x1
-                                 0, 1, 0, 1},   // x2
+  const Tensor corners = tensor({0, 0, 1, 1,   // x1
+                                 0, 1, 0, 1},  // x2
                                 {2, 4});
   const Tensor labels = tensor({0, 1, 1, 0}, {1, 4});  // x1 XOR x2
   std::vector<std::int64_t> repeat;
@@ -89,18 +89,18 @@ int main(int argc, char** argv) {
 
   // ---- decision boundaries --------------------------------------------------------------
   auto boundary = [&](const nn::MLP& model, const std::string& name, const std::string& title) {
-    const plot::Options o{.title = title,
-                          .x_label = "x1",
-                          .y_label = "x2",
-                          .class_names = {"y = 0", "y = 1"}};
+    const plot::Options o{
+        .title = title, .x_label = "x1", .y_label = "x2", .class_names = {"y = 0", "y = 1"}};
     const auto file = run.out / fmt::format("xor_{}.svg", name);
-    plot::decision_boundary(file, [&](const Tensor& grid) { return model(grid) > 0.5; }, X, Y, o);
+    plot::decision_boundary(
+        file, [&](const Tensor& grid) { return model(grid) > 0.5; }, X, Y, o);
     return file.string();
   };
   examples::result("linear_boundary",
                    boundary(linear, "linear", "XOR, no hidden layer: sigmoid(W x + b)"));
-  examples::result("hidden_boundary",
-                   boundary(hidden, "hidden", fmt::format("XOR, one tanh hidden layer of {}", n_h)));
+  examples::result(
+      "hidden_boundary",
+      boundary(hidden, "hidden", fmt::format("XOR, one tanh hidden layer of {}", n_h)));
   examples::result("linear_accuracy", examples::binary_accuracy(linear(X), Y), 2);
   examples::result("hidden_accuracy", examples::binary_accuracy(hidden(X), Y), 2);
   examples::result("seconds", watch.seconds(), 2);

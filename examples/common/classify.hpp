@@ -1,12 +1,12 @@
 #pragma once
 // What the classifier examples share: the two-class Fashion-MNIST pair they train on,
 // and accuracy as the course computes it (fraction of examples predicted right).
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 #include <tapegrad/tapegrad.hpp>
 
 #include "common/data.hpp"

@@ -9,6 +9,9 @@
 //   CLI11_PARSE(app, argc, argv);
 //   ...
 //   examples::result("test_accuracy", 0.9215);     // "test_accuracy: 0.9215"
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -16,10 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/data.hpp"
 
@@ -104,6 +104,8 @@ inline void result(std::string_view key, double value, int precision = 4) {
   fmt::print("{}: {:.{}f}\n", key, value, precision);
 }
 /// A final "key: text" line.
-inline void result(std::string_view key, std::string_view text) { fmt::print("{}: {}\n", key, text); }
+inline void result(std::string_view key, std::string_view text) {
+  fmt::print("{}: {}\n", key, text);
+}
 
 }  // namespace tapegrad::examples
