@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
     const float* g = G.data<float>();
     std::vector<double> bare, ours;
     for (int r = 0; r <= reps; ++r) {
+      // Bare sgemm gets OpenBLAS's own threads, as many as tapegrad has; tapegrad keeps
+      // OpenBLAS at one thread and splits products over its pool.
+      openblas_set_num_threads(tg::num_threads());
       double t0 = bench::now();
       for (int k = 0; k < inner; ++k) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c.data(), n);
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1, a, n, g, n, 0, gb.data(), n);
       }
       const double t_bare = (bench::now() - t0) / inner;
+      openblas_set_num_threads(1);
       t0 = bench::now();
       for (int k = 0; k < inner; ++k) {
         tg::Tensor C = tg::matmul(A, B);

@@ -46,22 +46,32 @@ Tensor sum_axis_keepdim(const Tensor& x, int axis) {
     const T* px = x.data<T>();
     T* po = out.data<T>();
     if (s.inner == 1) {
-      for (std::int64_t o = 0; o < s.outer; ++o) {
-        const T* row = px + o * s.n;
-        double acc = 0;  // a long row sums in double: float32 sums lose digits fast
-        for (std::int64_t k = 0; k < s.n; ++k) acc += row[k];
-        po[o] = static_cast<T>(acc);
-      }
+      parallel_for(s.outer, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(s.n, 1)),
+                   [&](std::int64_t o0, std::int64_t o1) {
+                     for (std::int64_t o = o0; o < o1; ++o) {
+                       const T* row = px + o * s.n;
+                       double acc = 0;  // a long row sums in double: float32 loses digits fast
+                       for (std::int64_t k = 0; k < s.n; ++k) acc += row[k];
+                       po[o] = static_cast<T>(acc);
+                     }
+                   });
       return;
     }
-    for (std::int64_t o = 0; o < s.outer; ++o) {
-      T* dst = po + o * s.inner;
-      for (std::int64_t i = 0; i < s.inner; ++i) dst[i] = 0;
-      for (std::int64_t k = 0; k < s.n; ++k) {
-        const T* src = px + (o * s.n + k) * s.inner;
-        for (std::int64_t i = 0; i < s.inner; ++i) dst[i] += src[i];
-      }
-    }
+    // Split over the kept elements (outer x inner), so that each output element is
+    // summed by one thread in one order: the result does not depend on the threads.
+    parallel_for(s.outer * s.inner, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(s.n, 1)),
+                 [&](std::int64_t e0, std::int64_t e1) {
+                   for (std::int64_t o = e0 / s.inner; o * s.inner < e1; ++o) {
+                     const std::int64_t i0 = std::max(e0, o * s.inner) - o * s.inner;
+                     const std::int64_t i1 = std::min(e1, (o + 1) * s.inner) - o * s.inner;
+                     T* dst = po + o * s.inner;
+                     for (std::int64_t i = i0; i < i1; ++i) dst[i] = 0;
+                     for (std::int64_t k = 0; k < s.n; ++k) {
+                       const T* src = px + (o * s.n + k) * s.inner;
+                       for (std::int64_t i = i0; i < i1; ++i) dst[i] += src[i];
+                     }
+                   }
+                 });
   });
   return out;
 }

@@ -2,13 +2,18 @@
 /// \file
 /// Element loops shared by the engine and the ops. Dispatch on dtype happens once
 /// per call; the loops themselves are plain contiguous loops the compiler vectorizes.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <tapegrad/graph/threads.hpp>
 
 namespace tapegrad::kernels {
+
+/// Elements per range below which an element loop is not split over threads.
+inline constexpr std::int64_t kGrain = 16384;
 
 /// Throws DtypeError naming `op` unless a and b have one dtype.
 TAPEGRAD_API void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
@@ -22,8 +27,9 @@ Tensor map_unary(const Tensor& x, F f) {
   dispatch(x.dtype(), [&]<class T>(T) {
     const T* px = x.data<T>();
     T* po = out.data<T>();
-    const std::int64_t n = x.numel();
-    for (std::int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
+    parallel_for(x.numel(), kGrain, [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) po[i] = f(px[i]);
+    });
   });
   return out;
 }
@@ -36,8 +42,9 @@ Tensor map_same_shape(const Tensor& a, const Tensor& b, F f) {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* po = out.data<T>();
-    const std::int64_t n = a.numel();
-    for (std::int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+    parallel_for(a.numel(), kGrain, [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) po[i] = f(pa[i], pb[i]);
+    });
   });
   return out;
 }
@@ -69,33 +76,43 @@ void broadcast_loop(const Shape& out_shape, const T* a, const Shape& a_shape, co
   const std::int64_t inner = out_shape[nd - 1];
   const std::int64_t ia = sa[nd - 1], ib = sb[nd - 1];
   const std::int64_t outer = total / inner;
-  std::vector<std::int64_t> idx(nd, 0);
-  std::int64_t off_a = 0, off_b = 0;
-  for (std::int64_t o = 0; o < outer; ++o) {
-    T* po = out + o * inner;
-    const T* pa = a + off_a;
-    const T* pb = b + off_b;
-    if (ia && ib) {
-      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], pb[j]);
-    } else if (ia) {
-      const T vb = *pb;
-      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], vb);
-    } else if (ib) {
-      const T va = *pa;
-      for (std::int64_t j = 0; j < inner; ++j) po[j] = f(va, pb[j]);
-    } else {
-      const T v = f(*pa, *pb);
-      for (std::int64_t j = 0; j < inner; ++j) po[j] = v;
+  // Rows [o0, o1) of the output, each `inner` long.
+  auto rows = [&](std::int64_t o0, std::int64_t o1) {
+    std::vector<std::int64_t> idx(nd, 0);
+    std::int64_t off_a = 0, off_b = 0;
+    for (std::size_t d = nd - 1, rest = static_cast<std::size_t>(o0); d-- > 0;) {
+      idx[d] = static_cast<std::int64_t>(rest) % out_shape[d];
+      rest /= static_cast<std::size_t>(out_shape[d]);
+      off_a += idx[d] * sa[d];
+      off_b += idx[d] * sb[d];
     }
-    for (std::size_t d = nd - 1; d-- > 0;) {  // odometer over the outer axes
-      off_a += sa[d];
-      off_b += sb[d];
-      if (++idx[d] < out_shape[d]) break;
-      off_a -= sa[d] * out_shape[d];
-      off_b -= sb[d] * out_shape[d];
-      idx[d] = 0;
+    for (std::int64_t o = o0; o < o1; ++o) {
+      T* po = out + o * inner;
+      const T* pa = a + off_a;
+      const T* pb = b + off_b;
+      if (ia && ib) {
+        for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], pb[j]);
+      } else if (ia) {
+        const T vb = *pb;
+        for (std::int64_t j = 0; j < inner; ++j) po[j] = f(pa[j], vb);
+      } else if (ib) {
+        const T va = *pa;
+        for (std::int64_t j = 0; j < inner; ++j) po[j] = f(va, pb[j]);
+      } else {
+        const T v = f(*pa, *pb);
+        for (std::int64_t j = 0; j < inner; ++j) po[j] = v;
+      }
+      for (std::size_t d = nd - 1; d-- > 0;) {  // odometer over the outer axes
+        off_a += sa[d];
+        off_b += sb[d];
+        if (++idx[d] < out_shape[d]) break;
+        off_a -= sa[d] * out_shape[d];
+        off_b -= sb[d] * out_shape[d];
+        idx[d] = 0;
+      }
     }
-  }
+  };
+  parallel_for(outer, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(inner, 1)), rows);
 }
 
 /// out = f(a, b) with numpy broadcasting; errors name `op`.
@@ -126,8 +143,9 @@ void update_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
     T* pa = a.data<T>();
     const T* pb = b.data<T>();
     if (a.shape() == b.shape()) {  // the optimizer's case: one flat loop
-      const std::int64_t n = a.numel();
-      for (std::int64_t i = 0; i < n; ++i) pa[i] = f(pa[i], pb[i]);
+      parallel_for(a.numel(), kGrain, [&](std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) pa[i] = f(pa[i], pb[i]);
+      });
       return;
     }
     broadcast_loop(a.shape(), pa, a.shape(), pb, b.shape(), pa, f);

@@ -1,27 +1,63 @@
 #pragma once
 /// \file
-/// How many threads tapegrad computes with.
+/// How many threads tapegrad computes with, and the loop that splits work over them.
 ///
 /// One setting, read in one of two ways:
 /// - the environment variable `TAPEGRAD_NUM_THREADS` (a positive integer), read once
 ///   when the library starts (before main for a program linking tapegrad);
 /// - tapegrad::set_num_threads(n), at any time afterwards; it overrides the variable.
 ///
-/// Without either, OpenBLAS's own default holds (one thread per core, or
-/// OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when set).
+/// Without either, tapegrad uses one thread per core.
 ///
-/// The count applies to every matrix product (matmul, gemm: OpenBLAS). Element loops
-/// (arithmetic, activations, reductions, losses) are single-threaded for now, whatever
-/// the setting. The setting is process-wide, not per thread.
+/// tapegrad runs its own small thread pool and splits every large matrix product and
+/// every large element loop over it. OpenBLAS itself is kept at one thread: its own
+/// workers would spin on the same cores as the pool's (the fight that makes
+/// PyTorch-with-OpenBLAS slower on two threads than on one). A program that calls
+/// cblas directly gets one OpenBLAS thread.
+///
+/// Results do not depend on the thread count: work is split into disjoint ranges,
+/// never into partial sums that are added in a varying order.
+#include <cstdint>
+#include <type_traits>
+
 #include <tapegrad/graph/export.hpp>
 
 namespace tapegrad {
 
-/// Sets the number of threads of matrix products (OpenBLAS) for the whole process.
-/// Throws ValueError if n < 1. A single-threaded OpenBLAS build stays at 1.
+/// Sets the number of threads for matrix products and element loops, for the whole
+/// process. Throws ValueError if n < 1.
 TAPEGRAD_API void set_num_threads(int n);
 
-/// The number of threads matrix products use now (as OpenBLAS reports it).
+/// The number of threads tapegrad computes with now.
 TAPEGRAD_API int num_threads();
+
+namespace detail {
+/// Type-erased body of parallel_for.
+using RangeFn = void (*)(void* context, std::int64_t begin, std::int64_t end);
+/// Splits [0, n) into up to num_threads() ranges of at least `grain` and runs them.
+TAPEGRAD_API void parallel_run(std::int64_t n, std::int64_t grain, RangeFn fn, void* context);
+/// True on a pool thread or inside a parallel region (nested loops then run inline).
+TAPEGRAD_API bool in_parallel_region();
+}  // namespace detail
+
+/// Calls body(begin, end) on disjoint ranges that cover [0, n), on up to num_threads()
+/// threads at once, and returns when all are done. A range is never shorter than
+/// `grain` (so small loops stay on the calling thread). Runs inline when nested in
+/// another parallel_for, or while another thread of the program has the pool.
+template <class F>
+void parallel_for(std::int64_t n, std::int64_t grain, F&& body) {
+  if (n <= 0) return;
+  if (n < 2 * grain || detail::in_parallel_region()) {
+    body(std::int64_t{0}, n);
+    return;
+  }
+  using Body = std::remove_reference_t<F>;
+  detail::parallel_run(
+      n, grain,
+      [](void* context, std::int64_t begin, std::int64_t end) {
+        (*static_cast<Body*>(context))(begin, end);
+      },
+      const_cast<void*>(static_cast<const void*>(&body)));
+}
 
 }  // namespace tapegrad

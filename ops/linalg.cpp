@@ -2,43 +2,101 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <type_traits>
 
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/graph/threads.hpp>
 
 namespace tapegrad {
 namespace {
 
 template <class T>
-void gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, T alpha, const T* a, blasint lda,
-          const T* x, blasint incx, T beta, T* y, blasint incy) {
+void gemv(CBLAS_TRANSPOSE t, std::int64_t rows, std::int64_t cols, T alpha, const T* a,
+          std::int64_t lda, const T* x, std::int64_t incx, T beta, T* y) {
+  const auto r = static_cast<blasint>(rows), c = static_cast<blasint>(cols);
+  const auto ld = static_cast<blasint>(lda), inc = static_cast<blasint>(incx);
   if constexpr (std::is_same_v<T, float>)
-    cblas_sgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
+    cblas_sgemv(CblasRowMajor, t, r, c, alpha, a, ld, x, inc, beta, y, 1);
   else
-    cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, incy);
+    cblas_dgemv(CblasRowMajor, t, r, c, alpha, a, ld, x, inc, beta, y, 1);
 }
 
-// C (n, m) with n == 1 or m == 1, as one matrix-vector product. For m == 1,
-// C[:, 0] = op(A) (n, k) times op(B)[:, 0]; for n == 1, C[0, :] = op(B)^T (m, k)
-// times op(A)[0, :]. The vector's stride follows from its storage and flag.
-void gemv_path(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t m,
-               double alpha, double beta) {
-  dispatch(a.dtype(), [&]<class T>(T) {
-    const auto lda = static_cast<blasint>(a.size(1)), ldb = static_cast<blasint>(b.size(1));
+template <class T>
+void gemm_block(bool ta, bool tb, std::int64_t rows, std::int64_t cols, std::int64_t k, T alpha,
+                const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+                std::int64_t ldc) {
+  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+  const auto r = static_cast<blasint>(rows), m = static_cast<blasint>(cols),
+             kk = static_cast<blasint>(k);
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
+                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
+                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+// Below this many multiply-adds a product stays on one thread: waking the pool
+// would cost more than it saves.
+constexpr double kParallelMacs = 262144;
+// Row or column blocks of a split product are multiples of this, the width of the
+// BLAS micro-kernel, so that no thread gets a ragged edge in the middle.
+constexpr std::int64_t kBlock = 16;
+
+// C (n, m) with n == 1 or m == 1, as matrix-vector products over disjoint pieces of
+// C. For m == 1, C[:, 0] = op(A) (n, k) times op(B)[:, 0]; for n == 1,
+// C[0, :] = op(B)^T (m, k) times op(A)[0, :]^T. The vector's stride follows from its
+// storage and flag.
+template <class T>
+void gemv_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t n,
+                  std::int64_t m, std::int64_t k, T alpha, T beta) {
+  const std::int64_t lda = a.size(1), ldb = b.size(1);
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* pc = c.data<T>();
+  const std::int64_t length = m == 1 ? n : m;  // of the output vector
+  const std::int64_t grain = std::max<std::int64_t>(kBlock, static_cast<std::int64_t>(kParallelMacs) / k);
+  parallel_for(length, grain, [&](std::int64_t i0, std::int64_t i1) {
     if (m == 1) {
-      // op(B)[:, 0]: column 0 of B (stride ldb), or row 0 of B when transposed (stride 1).
-      const blasint incx = tb ? 1 : ldb;
-      gemv<T>(ta ? CblasTrans : CblasNoTrans, static_cast<blasint>(a.size(0)),
-              static_cast<blasint>(a.size(1)), static_cast<T>(alpha), a.data<T>(), lda,
-              b.data<T>(), incx, static_cast<T>(beta), c.data<T>(), 1);
+      // Rows i0..i1 of op(A): rows of A, or its columns when transposed.
+      const T* x = pb;  // column 0 of B (stride ldb), or row 0 when transposed (stride 1)
+      if (ta) gemv<T>(CblasTrans, k, i1 - i0, alpha, pa + i0, lda, x, tb ? 1 : ldb, beta, pc + i0);
+      else gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pa + i0 * lda, lda, x, tb ? 1 : ldb, beta, pc + i0);
     } else {
-      // C[0, :] = op(A)[0, :] op(B) = op(B)^T op(A)[0, :]^T.
-      const blasint incx = ta ? lda : 1;
-      gemv<T>(tb ? CblasNoTrans : CblasTrans, static_cast<blasint>(b.size(0)),
-              static_cast<blasint>(b.size(1)), static_cast<T>(alpha), b.data<T>(), ldb,
-              a.data<T>(), incx, static_cast<T>(beta), c.data<T>(), 1);
+      // Columns i0..i1 of op(B), as rows of op(B)^T.
+      const T* x = pa;  // row 0 of A (stride 1), or column 0 when transposed (stride lda)
+      if (tb) gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pb + i0 * ldb, ldb, x, ta ? lda : 1, beta, pc + i0);
+      else gemv<T>(CblasTrans, k, i1 - i0, alpha, pb + i0, ldb, x, ta ? lda : 1, beta, pc + i0);
     }
+  });
+}
+
+// C = alpha op(A) op(B) + beta C, split over the pool: by row blocks when C has
+// enough rows, else by column blocks (the course's first layers: 20 rows).
+template <class T>
+void gemm_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c, std::int64_t n,
+                  std::int64_t m, std::int64_t k, T alpha, T beta) {
+  const std::int64_t lda = a.size(1), ldb = b.size(1);
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* pc = c.data<T>();
+  const double macs = static_cast<double>(n) * static_cast<double>(m) * static_cast<double>(k);
+  if (macs < kParallelMacs) {
+    gemm_block(ta, tb, n, m, k, alpha, pa, lda, pb, ldb, beta, pc, m);
+    return;
+  }
+  const bool by_rows = n >= 4 * kBlock || n >= m;
+  const std::int64_t extent = by_rows ? n : m;
+  parallel_for((extent + kBlock - 1) / kBlock, 1, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t i0 = b0 * kBlock, i1 = std::min(extent, b1 * kBlock);
+    if (by_rows)  // rows i0..i1 of op(A) and of C
+      gemm_block(ta, tb, i1 - i0, m, k, alpha, ta ? pa + i0 : pa + i0 * lda, lda, pb, ldb, beta,
+                 pc + i0 * m, m);
+    else  // columns i0..i1 of op(B) and of C
+      gemm_block(ta, tb, n, i1 - i0, k, alpha, pa, lda, tb ? pb + i0 * ldb : pb + i0, ldb, beta,
+                 pc + i0, m);
   });
 }
 
@@ -64,22 +122,14 @@ void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, 
     beta == 0.0 ? c.fill_(0.0) : c.mul_(beta);
     return;
   }
-  if (n == 1 || m == 1) {  // a matrix-vector product: gemv reads the matrix once, unpacked
-    gemv_path(a, transpose_a, b, transpose_b, c, m, alpha, beta);
-    return;
-  }
-  const auto ta = transpose_a ? CblasTrans : CblasNoTrans;
-  const auto tb = transpose_b ? CblasTrans : CblasNoTrans;
-  const auto lda = static_cast<blasint>(a.size(1)), ldb = static_cast<blasint>(b.size(1));
-  if (a.dtype() == float32)
-    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(n), static_cast<blasint>(m),
-                static_cast<blasint>(k), static_cast<float>(alpha), a.data<float>(), lda,
-                b.data<float>(), ldb, static_cast<float>(beta), c.data<float>(),
-                static_cast<blasint>(m));
-  else
-    cblas_dgemm(CblasRowMajor, ta, tb, static_cast<blasint>(n), static_cast<blasint>(m),
-                static_cast<blasint>(k), alpha, a.data<double>(), lda, b.data<double>(), ldb, beta,
-                c.data<double>(), static_cast<blasint>(m));
+  dispatch(a.dtype(), [&]<class T>(T) {
+    if (n == 1 || m == 1)  // a matrix-vector product: gemv reads the matrix once, unpacked
+      gemv_product<T>(a, transpose_a, b, transpose_b, c, n, m, k, static_cast<T>(alpha),
+                      static_cast<T>(beta));
+    else
+      gemm_product<T>(a, transpose_a, b, transpose_b, c, n, m, k, static_cast<T>(alpha),
+                      static_cast<T>(beta));
+  });
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
