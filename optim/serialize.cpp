@@ -7,6 +7,8 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <istream>
@@ -25,6 +27,10 @@ constexpr char kMagic[8] = {'T', 'A', 'P', 'E', 'G', 'R', 'A', 'D'};
 constexpr std::uint32_t kMaxDims = 64;
 const std::string kModelPrefix = "model/";
 const std::string kOptimizerPrefix = "optimizer/";
+const std::string kGeneratorPrefix = "generator/";
+
+// The info block's text entries (key, value), in file order.
+using Info = std::vector<std::pair<std::string, std::string>>;
 
 // ---- CRC-32, table-driven (reflected polynomial 0xEDB88320, as zlib) ---------------
 
@@ -78,9 +84,10 @@ void get_data(void* dst, const char* src, std::size_t n, std::size_t elem_size) 
 
 // ---- encoding a whole file ------------------------------------------------------------
 
-std::string encode(const NamedTensors& tensors, const char* who) {
+std::string encode(const NamedTensors& tensors, const char* who, const Info& info = {}) {
   std::unordered_set<std::string> names;
-  std::size_t total = sizeof kMagic + 4 + 8;
+  std::size_t total = sizeof kMagic + 4 + 4 + 4 + 8;
+  for (const auto& [key, value] : info) total += 8 + key.size() + value.size();
   for (const auto& [name, t] : tensors) {
     if (name.empty()) throw ValueError(fmt::format("{}: a tensor has an empty name", who));
     if (!names.insert(name).second)
@@ -93,6 +100,15 @@ std::string encode(const NamedTensors& tensors, const char* who) {
   out.reserve(total);
   out.append(kMagic, sizeof kMagic);
   put_uint<std::uint32_t>(out, parameter_file_version);
+  const std::size_t info_start = out.size();
+  put_uint<std::uint32_t>(out, static_cast<std::uint32_t>(info.size()));
+  for (const auto& [key, value] : info) {
+    put_uint<std::uint32_t>(out, static_cast<std::uint32_t>(key.size()));
+    out += key;
+    put_uint<std::uint32_t>(out, static_cast<std::uint32_t>(value.size()));
+    out += value;
+  }
+  put_uint<std::uint32_t>(out, crc32(out.data() + info_start, out.size() - info_start));
   put_uint<std::uint64_t>(out, tensors.size());
   for (const auto& [name, t] : tensors) {
     const std::size_t start = out.size();
@@ -161,7 +177,12 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-NamedTensors decode(const std::string& bytes, const std::string& source, const char* who) {
+struct Decoded {
+  NamedTensors tensors;
+  Info info;
+};
+
+Decoded decode(const std::string& bytes, const std::string& source, const char* who) {
   Reader r(bytes, source, who);
   if (bytes.size() < sizeof kMagic) {
     // Too short even for the magic: a file of another kind, or one cut at its start.
@@ -173,9 +194,33 @@ NamedTensors decode(const std::string& bytes, const std::string& source, const c
     r.fail(0, "not a tapegrad parameter file (bad magic)");
   const std::size_t version_at = r.offset();
   const auto version = r.uint<std::uint32_t>("the version");
-  if (version != parameter_file_version)
-    r.fail(version_at, fmt::format("unsupported format version {} (this build reads version {})",
+  if (version != 1 && version != parameter_file_version)
+    r.fail(version_at, fmt::format("unsupported format version {} (this build reads versions 1 to "
+                                   "{}; was the file written by a newer tapegrad?)",
                                    version, parameter_file_version));
+  Info info;
+  if (version >= 2) {
+    const std::size_t info_start = r.offset();
+    const auto info_count = r.uint<std::uint32_t>("the info count");
+    if (info_count > r.remaining() / 8)
+      r.fail(info_start, fmt::format("info count {} does not fit in the {} bytes that follow",
+                                     info_count, r.remaining()));
+    for (std::uint32_t i = 0; i < info_count; ++i) {
+      const std::string which = fmt::format("info entry {}", i);
+      const auto key_len = r.uint<std::uint32_t>(which + "'s key length");
+      std::string key(r.take(key_len, which + "'s key"), key_len);
+      const auto value_len = r.uint<std::uint32_t>(which + "'s value length");
+      std::string value(r.take(value_len, which + "'s value"), value_len);
+      info.emplace_back(std::move(key), std::move(value));
+    }
+    const std::size_t end = r.offset();
+    const auto stored = r.uint<std::uint32_t>("the info checksum");
+    const std::uint32_t computed = crc32(r.at(info_start), end - info_start);
+    if (stored != computed)
+      r.fail(end, fmt::format("info block: checksum mismatch over bytes {}..{} (stored {:08x}, "
+                              "computed {:08x}): the file is corrupted",
+                              info_start, end, stored, computed));
+  }
   const std::size_t count_at = r.offset();
   const auto count = r.uint<std::uint64_t>("the tensor count");
   // Each record takes at least 4 + 1 + 1 + 4 + 4 bytes: a count beyond that is damage.
@@ -230,7 +275,7 @@ NamedTensors decode(const std::string& bytes, const std::string& source, const c
   }
   if (r.remaining() != 0)
     r.fail(r.offset(), fmt::format("{} unexpected bytes after the last tensor", r.remaining()));
-  return out;
+  return {std::move(out), std::move(info)};
 }
 
 std::string read_file(const std::filesystem::path& path, const char* who) {
@@ -243,6 +288,25 @@ std::string read_file(const std::filesystem::path& path, const char* who) {
     throw IoError(
         fmt::format("{}: {}: read error after byte {}", who, path.string(), bytes.size()));
   return bytes;
+}
+
+// Removes the temporary files "<path>.tmp-<pid>-<n>" that a killed save left behind:
+// only those of processes that no longer exist (a live one may be saving right now).
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  const std::string prefix = path.filename().string() + ".tmp-";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    long pid = 0;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    auto [p, err] = std::from_chars(first, last, pid);
+    if (err != std::errc() || p == last || *p != '-' || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
 }
 
 // Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames
@@ -286,6 +350,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     ::fsync(dfd);
     ::close(dfd);
   }
+  remove_stale_temporaries(path);
 }
 
 // Checks that `loaded` can fill `destination` (names, shapes; extras when strict)
@@ -363,7 +428,7 @@ void write_tensors(std::ostream& out, const NamedTensors& tensors) {
 
 NamedTensors read_tensors(std::istream& in, const std::string& source) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode(bytes, source, "read_tensors");
+  return decode(bytes, source, "read_tensors").tensors;
 }
 
 void save_parameters(const std::filesystem::path& path, const NamedTensors& tensors) {
@@ -371,13 +436,13 @@ void save_parameters(const std::filesystem::path& path, const NamedTensors& tens
 }
 
 NamedTensors load_parameters(const std::filesystem::path& path) {
-  return decode(read_file(path, "load_parameters"), path.string(), "load_parameters");
+  return decode(read_file(path, "load_parameters"), path.string(), "load_parameters").tensors;
 }
 
 void load_parameters_into(const std::filesystem::path& path, const NamedTensors& destination,
                           bool strict) {
   const char* who = "load_parameters_into";
-  const NamedTensors loaded = decode(read_file(path, who), path.string(), who);
+  const NamedTensors loaded = decode(read_file(path, who), path.string(), who).tensors;
   const auto by_name = index_by_name(loaded);
   check_fits(destination, by_name, strict, path.string(), who);
   assign(destination, by_name);
@@ -389,29 +454,115 @@ void save_optimizer(const std::filesystem::path& path, const optim::Optimizer& o
 
 void load_optimizer(const std::filesystem::path& path, optim::Optimizer& optimizer) {
   const char* who = "load_optimizer";
-  optimizer.load_state(decode(read_file(path, who), path.string(), who));
+  optimizer.load_state(decode(read_file(path, who), path.string(), who).tensors);
 }
 
-void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
-                     const optim::Optimizer& optimizer) {
+namespace {
+
+NamedTensors checkpoint_tensors(const NamedTensors& parameters, const optim::Optimizer& optimizer) {
   NamedTensors all = with_prefix(kModelPrefix, parameters);
   for (auto& entry : with_prefix(kOptimizerPrefix, optimizer.state()))
     all.push_back(std::move(entry));
-  write_file_atomically(path, encode(all, "save_checkpoint"), "save_checkpoint");
+  return all;
+}
+
+// Checks a checkpoint's tensors against the model and the optimizer, then restores
+// both (the optimizer checks all of its state before it assigns any).
+void restore_checkpoint(const NamedTensors& loaded, const NamedTensors& parameters,
+                        optim::Optimizer& optimizer, const std::string& source, const char* who) {
+  for (const auto& entry : loaded)
+    if (!entry.first.starts_with(kModelPrefix) && !entry.first.starts_with(kOptimizerPrefix))
+      throw ValueError(fmt::format("{}: {}: unexpected tensor '{}' (neither model/ nor optimizer/)",
+                                   who, source, entry.first));
+  const auto model = index_by_name(loaded, kModelPrefix);
+  check_fits(parameters, model, true, source, who);
+  optimizer.load_state(strip_prefix(kOptimizerPrefix, loaded));  // checks all, then assigns
+  assign(parameters, model);
+}
+
+std::int64_t parse_int(const Info& info, const std::string& key, const std::string& source,
+                       const char* who) {
+  auto it = std::find_if(info.begin(), info.end(), [&](const auto& e) { return e.first == key; });
+  if (it == info.end())
+    throw ValueError(fmt::format("{}: {}: has no '{}' entry (saved without a TrainingState?)", who,
+                                 source, key));
+  std::int64_t value = 0;
+  const char* first = it->second.data();
+  const char* last = first + it->second.size();
+  auto [end, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || end != last)
+    throw ValueError(fmt::format("{}: {}: '{}' is not an integer: '{}'", who, source, key,
+                                 printable(it->second)));
+  return value;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
+                     const optim::Optimizer& optimizer) {
+  write_file_atomically(path, encode(checkpoint_tensors(parameters, optimizer), "save_checkpoint"),
+                        "save_checkpoint");
 }
 
 void load_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
                      optim::Optimizer& optimizer) {
   const char* who = "load_checkpoint";
-  const NamedTensors loaded = decode(read_file(path, who), path.string(), who);
-  for (const auto& entry : loaded)
-    if (!entry.first.starts_with(kModelPrefix) && !entry.first.starts_with(kOptimizerPrefix))
-      throw ValueError(fmt::format("{}: {}: unexpected tensor '{}' (neither model/ nor optimizer/)",
-                                   who, path.string(), entry.first));
-  const auto model = index_by_name(loaded, kModelPrefix);
-  check_fits(parameters, model, true, path.string(), who);
-  optimizer.load_state(strip_prefix(kOptimizerPrefix, loaded));  // checks all, then assigns
-  assign(parameters, model);
+  const Decoded file = decode(read_file(path, who), path.string(), who);
+  restore_checkpoint(file.tensors, parameters, optimizer, path.string(), who);
+}
+
+void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
+                     const optim::Optimizer& optimizer, const TrainingState& state) {
+  const char* who = "save_checkpoint";
+  Info info{{"epoch", std::to_string(state.epoch)}, {"step", std::to_string(state.step)}};
+  std::unordered_set<std::string> names;
+  for (const auto& [name, gen] : state.generators) {
+    if (!gen) throw ValueError(fmt::format("{}: generator '{}' is null", who, name));
+    if (!names.insert(name).second)
+      throw ValueError(fmt::format("{}: the generator name '{}' is given twice", who, name));
+    info.emplace_back(kGeneratorPrefix + name, gen->state());
+  }
+  write_file_atomically(path, encode(checkpoint_tensors(parameters, optimizer), who, info), who);
+}
+
+void load_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
+                     optim::Optimizer& optimizer, TrainingState& state) {
+  const char* who = "load_checkpoint";
+  const std::string source = path.string();
+  const Decoded file = decode(read_file(path, who), source, who);
+  // Everything is read and checked before anything changes.
+  const std::int64_t epoch = parse_int(file.info, "epoch", source, who);
+  const std::int64_t step = parse_int(file.info, "step", source, who);
+  std::unordered_map<std::string, const std::string*> saved;
+  for (const auto& [key, value] : file.info)
+    if (key.starts_with(kGeneratorPrefix))
+      saved.emplace(key.substr(kGeneratorPrefix.size()), &value);
+  std::vector<Generator> restored;
+  restored.reserve(state.generators.size());
+  for (const auto& [name, gen] : state.generators) {
+    if (!gen) throw ValueError(fmt::format("{}: generator '{}' is null", who, name));
+    auto it = saved.find(name);
+    if (it == saved.end())
+      throw ValueError(fmt::format("{}: {}: has no state for generator '{}'", who, source, name));
+    restored.emplace_back();
+    try {
+      restored.back().set_state(*it->second);
+    } catch (const ValueError&) {
+      throw ValueError(fmt::format("{}: {}: the state of generator '{}' is not a generator state",
+                                   who, source, name));
+    }
+  }
+  if (saved.size() != state.generators.size())
+    for (const auto& [name, value] : saved)
+      if (std::none_of(state.generators.begin(), state.generators.end(),
+                       [&](const auto& g) { return g.first == name; }))
+        throw ValueError(
+            fmt::format("{}: {}: unexpected state of generator '{}' (not in the TrainingState)",
+                        who, source, printable(name)));
+  restore_checkpoint(file.tensors, parameters, optimizer, source, who);
+  state.epoch = epoch;
+  state.step = step;
+  for (std::size_t i = 0; i < restored.size(); ++i) *state.generators[i].second = restored[i];
 }
 
 }  // namespace tapegrad

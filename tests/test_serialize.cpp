@@ -215,9 +215,9 @@ BOOST_AUTO_TEST_CASE(wrong_version_throws_io_error) {
   TempDir tmp;
   save_parameters(tmp / "p.bin", sample());
   std::string bytes = read_bytes(tmp / "p.bin");
-  bytes[8] = 2;  // version u32 little-endian at byte 8
+  bytes[8] = 3;  // version u32 little-endian at byte 8
   write_bytes(tmp / "p.bin", bytes);
-  check_rejected(tmp / "p.bin", "version 2");
+  check_rejected(tmp / "p.bin", "version 3");
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_throws_io_error_naming_it) {
