@@ -5,6 +5,7 @@
 #include <atomic>
 #include <queue>
 
+#include <tapegrad/graph/anomaly.hpp>
 #include <tapegrad/graph/kernels.hpp>
 
 namespace tapegrad {
@@ -80,6 +81,7 @@ bool should_record(std::span<const Tensor* const> inputs) {
 
 Tensor record(const char* name, Tensor result, std::span<const Tensor* const> inputs,
               BackwardFn backward) {
+  if (detect_anomaly()) detail::check_forward(name, result, inputs);
   if (!should_record(inputs)) return result;
   if (inputs.size() > 32)
     throw ValueError(fmt::format("{}: an op records at most 32 inputs, got {}", name, inputs.size()));
@@ -227,6 +229,7 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
     for (std::size_t i = 0; i < node.inputs.size(); ++i)
       if (node.inputs[i]) needs.bits |= 1u << i;
     Grads grads = node.backward(g, needs);
+    if (detect_anomaly()) detail::check_backward(node, grads);
     if (!retain_graph) {
       node.backward = nullptr;  // frees what the rule saved
       node.released = true;

@@ -39,6 +39,11 @@ class TAPEGRAD_API ValueError : public Error {
  public:
   using Error::Error;
 };
+/// A NaN or an Inf found by anomaly detection (set_detect_anomaly), naming the op.
+class TAPEGRAD_API AnomalyError : public Error {
+ public:
+  using Error::Error;
+};
 /// A file that cannot be read or written, or whose bytes are not what they claim.
 class TAPEGRAD_API IoError : public Error {
  public:

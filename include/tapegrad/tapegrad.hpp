@@ -2,6 +2,7 @@
 /// \file
 /// tapegrad: reverse-mode automatic differentiation on a dynamic tape.
 /// Include this one header and link tapegrad::tapegrad.
+#include <tapegrad/graph/anomaly.hpp>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/dtype.hpp>
 #include <tapegrad/graph/error.hpp>
