@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <tapegrad/graph/export.hpp>
+#include <tapegrad/graph/inline_function.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
@@ -39,9 +41,12 @@ struct Needs {
 
 /// One gradient per input of the op, in input order; an undefined Tensor where the
 /// input needs none. Each may have the op's broadcast shape: the engine reduces it.
-using Grads = std::vector<Tensor>;
+/// (Pooled: a backward pass makes one per node.)
+using Grads = std::vector<Tensor, detail::PoolAllocator<Tensor>>;
 /// An op's backward rule: upstream gradient (the output's shape) -> input gradients.
-using BackwardFn = std::function<Grads(const Tensor& grad, Needs needs)>;
+/// Any callable converts to it; one that captures up to 96 bytes (a few saved tensors
+/// and shapes) is kept inline, with no allocation.
+using BackwardFn = detail::InlineFunction<Grads(const Tensor& grad, Needs needs)>;
 
 /// One record on the tape: the op that produced a tensor and how to send its
 /// gradient back to the op's inputs. Made by record(); users only see it through
@@ -50,7 +55,8 @@ struct TAPEGRAD_API Node {
   const char* name = "";  ///< the op's name, as error messages print it
   std::uint64_t seq = 0;  ///< place on the tape; inputs always have smaller ones
   /// Autograd state of each input, null where the input needs no grad.
-  std::vector<std::shared_ptr<AutogradMeta>> inputs;
+  std::vector<std::shared_ptr<AutogradMeta>, detail::PoolAllocator<std::shared_ptr<AutogradMeta>>>
+      inputs;
   BackwardFn backward;  ///< empty once released
   bool released = false;  ///< true once backward ran without retain_graph
   ~Node();  ///< frees the subgraph iteratively (no recursion, any depth)

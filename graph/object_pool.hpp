@@ -6,12 +6,14 @@
 #include <memory>
 #include <new>
 
+#include <tapegrad/graph/export.hpp>
+
 namespace tapegrad::detail {
 
 /// Takes a block of `bytes` (at most kMaxPooledBytes) from the thread's free list.
-void* pooled_allocate(std::size_t bytes);
+TAPEGRAD_API void* pooled_allocate(std::size_t bytes);
 /// Returns a block of `bytes` taken from pooled_allocate.
-void pooled_deallocate(void* p, std::size_t bytes) noexcept;
+TAPEGRAD_API void pooled_deallocate(void* p, std::size_t bytes) noexcept;
 inline constexpr std::size_t kMaxPooledBytes = 512;
 
 /// Allocator for std::allocate_shared: one object per block, from the pool.

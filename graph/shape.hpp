@@ -9,11 +9,12 @@
 #include <fmt/ranges.h>
 
 #include <tapegrad/graph/export.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 
 namespace tapegrad {
 
 /// Extents of a tensor's axes, outermost first: {n, m} is an n x m matrix, {} a scalar.
-using Shape = std::vector<std::int64_t>;
+using Shape = std::vector<std::int64_t, detail::PoolAllocator<std::int64_t>>;
 
 /// Number of elements of a shape; 1 for the scalar shape [].
 TAPEGRAD_API std::int64_t numel(const Shape& shape);
