@@ -32,8 +32,11 @@ void log_softmax_kernel(const T* x, T* out, const kernels::AxisSplit& s) {
       if (!std::isfinite(m)) m = 0;  // all -inf, or an inf/nan that must propagate
       double z = 0;
       for (std::int64_t k = 0; k < s.n; ++k) z += std::exp(static_cast<double>(px[k * s.inner] - m));
-      const T lse = m + static_cast<T>(std::log(z));
-      for (std::int64_t k = 0; k < s.n; ++k) po[k * s.inner] = px[k * s.inner] - lse;
+      // (x - m) - log z, not x - (m + log z): m + log z rounded to T loses the digits
+      // of log z when m is large (logits near 1000 in float32 erred by 3e-5).
+      const double log_z = std::log(z);
+      for (std::int64_t k = 0; k < s.n; ++k)
+        po[k * s.inner] = static_cast<T>(static_cast<double>(px[k * s.inner] - m) - log_z);
     }
 }
 
@@ -66,7 +69,8 @@ Tensor tanh(const Tensor& x) {
 
 Tensor relu(const Tensor& x) {
   kernels::check_defined("relu", x);
-  Tensor y = map_unary(x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // v < 0 rather than v > 0: a NaN passes through, as in PyTorch, instead of becoming 0.
+  Tensor y = map_unary(x, [](auto v) { return v < 0 ? decltype(v)(0) : v; });
   if (!should_record({&x})) return y;
   // y > 0 exactly where x > 0: saving the result serves as the mask.
   return record("relu", y, {&x}, [y = y.detach()](const Tensor& g, Needs) {
