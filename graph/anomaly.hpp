@@ -4,6 +4,7 @@
 /// forward result or backward gradient holds a NaN or an Inf throws AnomalyError
 /// naming the op and the shapes. Off by default; thread-local like grad mode. Costs
 /// one flag test per op when off, one scan of each result and gradient when on.
+/// Forward results are checked for the ops that are recorded (an input requires grad).
 #include <span>
 #include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/export.hpp>
