@@ -80,9 +80,7 @@ Tensor sum_all(const Tensor& x) {
   Tensor out = Tensor::empty({}, x.dtype());
   dispatch(x.dtype(), [&]<class T>(T) {
     const T* px = x.data<T>();
-    double acc = 0;
-    for (std::int64_t i = 0; i < x.numel(); ++i) acc += px[i];
-    *out.data<T>() = static_cast<T>(acc);
+    *out.data<T>() = static_cast<T>(sum_terms(x.numel(), [px](std::int64_t i) { return px[i]; }));
   });
   return out;
 }

@@ -152,6 +152,28 @@ void update_binary(const char* op, const Tensor& a, const Tensor& b, F f) {
   });
 }
 
+/// The sum over i in [0, n) of term(i), in double. Split over the threads in fixed
+/// blocks that are added in block order, so the result is the same for any number
+/// of threads (and more accurate than one running sum).
+template <class F>
+double sum_terms(std::int64_t n, F term) {
+  constexpr std::int64_t kBlock = 4096;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  auto block_sum = [&](std::int64_t b) {
+    double s = 0;
+    for (std::int64_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) s += term(i);
+    return s;
+  };
+  if (blocks <= 1) return blocks == 1 ? block_sum(0) : 0.0;
+  std::vector<double> partial(static_cast<std::size_t>(blocks));
+  parallel_for(blocks, std::max<std::int64_t>(1, kGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) partial[static_cast<std::size_t>(b)] = block_sum(b);
+  });
+  double s = 0;
+  for (double p : partial) s += p;
+  return s;
+}
+
 /// Splits shape at `axis` into (outer, n, inner) for axis-wise loops.
 struct AxisSplit {
   std::int64_t outer = 1;  ///< product of the extents before the axis

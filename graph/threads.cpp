@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,10 +29,12 @@ void cpu_relax() {
 #endif
 }
 
-// A pool of n - 1 workers; the calling thread is the n-th. One job at a time: a
-// generation counter announces it, workers take its ranges from a shared counter.
-// Between jobs a worker spins briefly (the next op usually follows within
-// microseconds), then sleeps on the counter (a futex), so an idle program idles.
+// A pool of n - 1 workers; the calling thread is the n-th. Each parallel loop is a
+// Job whose ranges are claimed from a counter, by the caller and by whichever
+// workers are awake: the caller waits only for ranges a worker has claimed, never
+// for a worker that is asleep or descheduled (on a busy machine it simply does the
+// ranges itself). Between jobs a worker spins briefly, since the next op usually
+// follows within microseconds, then sleeps on a futex, so an idle program idles.
 class Pool {
  public:
   explicit Pool(int threads) { start(threads); }
@@ -53,25 +56,53 @@ class Pool {
       fn(context, 0, n);
       return;
     }
-    fn_ = fn;
-    context_ = context;
-    n_ = n;
-    chunks_ = chunks;
-    error_ = nullptr;
-    next_.store(0, std::memory_order_relaxed);
-    finished_.store(0, std::memory_order_relaxed);
+    auto job = std::make_shared<Job>(fn, context, n, chunks);
+    {
+      std::lock_guard<std::mutex> current(current_mutex_);
+      current_ = job;
+    }
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
-    work();
-    // Every worker reports back, even one that found no range left: the job's fields
-    // may change only once no worker can still be reading them.
-    const auto workers = static_cast<int>(workers_.size());
-    while (finished_.load(std::memory_order_acquire) != workers) cpu_relax();
-    if (error_) std::rethrow_exception(error_);
+    job->work();
+    for (int spin = 0; job->done.load(std::memory_order_acquire) != chunks; ++spin) {
+      if (spin < kSpins) cpu_relax();
+      else std::this_thread::yield();  // a worker holding a range was descheduled
+    }
+    {
+      std::lock_guard<std::mutex> current(current_mutex_);
+      current_.reset();
+    }
+    if (job->error) std::rethrow_exception(job->error);
   }
 
  private:
   static constexpr int kSpins = 4000;  // about 100 us of waiting before sleeping
+
+  struct Job {
+    Job(detail::RangeFn f, void* c, std::int64_t n_, std::int64_t chunks_)
+        : fn(f), context(c), n(n_), chunks(chunks_) {}
+    // Claims ranges [n*c/chunks, n*(c+1)/chunks) until none are left.
+    void work() {
+      const bool was_inside = inside_region;
+      inside_region = true;
+      for (std::int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+        try {
+          fn(context, n * c / chunks, n * (c + 1) / chunks);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+        }
+        done.fetch_add(1, std::memory_order_acq_rel);
+      }
+      inside_region = was_inside;
+    }
+    const detail::RangeFn fn;
+    void* const context;
+    const std::int64_t n, chunks;
+    std::atomic<std::int64_t> next{0}, done{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+  };
 
   void start(int threads) {
     stopping_.store(false);
@@ -98,37 +129,21 @@ class Pool {
       }
       seen = generation_.load(std::memory_order_acquire);
       if (stopping_.load()) return;
-      work();
-      finished_.fetch_add(1, std::memory_order_release);
-    }
-  }
-
-  // Takes ranges until none are left; each range is [n*c/chunks, n*(c+1)/chunks).
-  void work() {
-    const bool was_inside = inside_region;
-    inside_region = true;
-    for (std::int64_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < chunks_;) {
-      try {
-        fn_(context_, n_ * c / chunks_, n_ * (c + 1) / chunks_);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex_);
-        if (!error_) error_ = std::current_exception();
+      std::shared_ptr<Job> job;
+      {
+        std::lock_guard<std::mutex> current(current_mutex_);
+        job = current_;
       }
+      if (job) job->work();  // a job that is already finished has no ranges left
     }
-    inside_region = was_inside;
   }
 
   std::vector<std::thread> workers_;
   std::mutex submit_;
   std::atomic<std::uint32_t> generation_{0};
   std::atomic<bool> stopping_{false};
-  std::atomic<std::int64_t> next_{0};
-  std::atomic<int> finished_{0};
-  detail::RangeFn fn_ = nullptr;
-  void* context_ = nullptr;
-  std::int64_t n_ = 0, chunks_ = 0;
-  std::exception_ptr error_;
-  std::mutex error_mutex_;
+  std::mutex current_mutex_;
+  std::shared_ptr<Job> current_;
 };
 
 int default_threads() {

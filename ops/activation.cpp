@@ -4,6 +4,7 @@
 
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/graph/threads.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/reduction.hpp>
 
@@ -23,8 +24,11 @@ T stable_sigmoid(T v) {
 // and softmax_cross_entropy.
 template <class T>
 void log_softmax_kernel(const T* x, T* out, const kernels::AxisSplit& s) {
-  for (std::int64_t o = 0; o < s.outer; ++o)
-    for (std::int64_t i = 0; i < s.inner; ++i) {
+  // One slice per (outer, inner) pair, each done by one thread.
+  parallel_for(s.outer * s.inner, std::max<std::int64_t>(1, kernels::kGrain / std::max<std::int64_t>(s.n, 1)),
+               [&](std::int64_t e0, std::int64_t e1) {
+    for (std::int64_t e = e0; e < e1; ++e) {
+      const std::int64_t o = e / s.inner, i = e % s.inner;
       const T* px = x + o * s.n * s.inner + i;
       T* po = out + o * s.n * s.inner + i;
       T m = px[0];
@@ -38,6 +42,7 @@ void log_softmax_kernel(const T* x, T* out, const kernels::AxisSplit& s) {
       for (std::int64_t k = 0; k < s.n; ++k)
         po[k * s.inner] = static_cast<T>(static_cast<double>(px[k * s.inner] - m) - log_z);
     }
+  });
 }
 
 }  // namespace

@@ -29,16 +29,15 @@ Tensor loss_value(double v, Dtype dtype) { return scalar(v, dtype); }
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& y) {
   check_same_shape("binary_cross_entropy", p, y);
   const double n = static_cast<double>(p.numel());
-  double total = 0;
-  dispatch(p.dtype(), [&]<class T>(T) {
+  const double total = dispatch(p.dtype(), [&]<class T>(T) {
     const T* pp = p.data<T>();
     const T* py = y.data<T>();
-    for (std::int64_t i = 0; i < p.numel(); ++i) {
+    return kernels::sum_terms(p.numel(), [=](std::int64_t i) {
       const double pi = pp[i], yi = py[i];
       const double log_p = std::max(std::log(pi), -100.0);  // log(0) -> -100, not -inf
       const double log_q = std::max(std::log1p(-pi), -100.0);
-      total -= yi * log_p + (1 - yi) * log_q;
-    }
+      return -(yi * log_p + (1 - yi) * log_q);
+    });
   });
   Tensor out = loss_value(total / n, p.dtype());
   if (!should_record({&p, &y})) return out;
@@ -65,14 +64,13 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& y) {
 Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y) {
   check_same_shape("binary_cross_entropy_with_logits", z, y);
   const double n = static_cast<double>(z.numel());
-  double total = 0;
-  dispatch(z.dtype(), [&]<class T>(T) {
+  const double total = dispatch(z.dtype(), [&]<class T>(T) {
     const T* pz = z.data<T>();
     const T* py = y.data<T>();
-    for (std::int64_t i = 0; i < z.numel(); ++i) {
+    return kernels::sum_terms(z.numel(), [=](std::int64_t i) {
       const double zi = pz[i], yi = py[i];
-      total += std::max(zi, 0.0) - zi * yi + std::log1p(std::exp(-std::abs(zi)));
-    }
+      return std::max(zi, 0.0) - zi * yi + std::log1p(std::exp(-std::abs(zi)));
+    });
   });
   Tensor out = loss_value(total / n, z.dtype());
   if (!should_record({&z, &y})) return out;
@@ -138,12 +136,13 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int axi
     });
   }
   const Tensor lsm = detail::log_softmax_values(logits, axis);
-  double total = 0;
-  dispatch(logits.dtype(), [&]<class T>(T) {
+  const double total = dispatch(logits.dtype(), [&]<class T>(T) {
     const T* pl = lsm.data<T>();
     const T* pt = onehot.data<T>();
-    for (std::int64_t i = 0; i < lsm.numel(); ++i)
-      if (pt[i] != 0) total -= static_cast<double>(pt[i]) * pl[i];  // 0 * -inf must not be NaN
+    return kernels::sum_terms(lsm.numel(), [=](std::int64_t i) {
+      // 0 * -inf must not be NaN: a class the target does not name adds nothing.
+      return pt[i] != 0 ? -static_cast<double>(pt[i]) * pl[i] : 0.0;
+    });
   });
   Tensor out = scalar(total / m, logits.dtype());
   const bool target_grad = soft;
@@ -167,10 +166,11 @@ Tensor mse_loss(const Tensor& a, const Tensor& b) {
   check_same_shape("mse_loss", a, b);
   const double n = static_cast<double>(a.numel());
   const Tensor diff = kernels::map_same_shape(a, b, [](auto x, auto y) { return x - y; });
-  double total = 0;
-  dispatch(a.dtype(), [&]<class T>(T) {
+  const double total = dispatch(a.dtype(), [&]<class T>(T) {
     const T* pd = diff.data<T>();
-    for (std::int64_t i = 0; i < diff.numel(); ++i) total += static_cast<double>(pd[i]) * pd[i];
+    return kernels::sum_terms(diff.numel(), [=](std::int64_t i) {
+      return static_cast<double>(pd[i]) * pd[i];
+    });
   });
   Tensor out = scalar(total / n, a.dtype());
   if (!should_record({&a, &b})) return out;
