@@ -23,10 +23,11 @@ TAPEGRAD_API void set_detect_anomaly(bool enabled);
 /// Turns anomaly detection on (or off) for its scope, on this thread.
 class DetectAnomalyGuard {
  public:
+  /// Sets the mode to `enabled` until the guard leaves scope, then restores it.
   explicit DetectAnomalyGuard(bool enabled = true) : previous_(detect_anomaly()) {
     set_detect_anomaly(enabled);
   }
-  ~DetectAnomalyGuard() { set_detect_anomaly(previous_); }
+  ~DetectAnomalyGuard() { set_detect_anomaly(previous_); }  ///< restores the previous mode
   DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
   DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
 
