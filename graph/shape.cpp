@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include <tapegrad/graph/error.hpp>
@@ -58,6 +59,15 @@ std::vector<std::int64_t> strides_of(const Shape& shape) {
 void check_shape(const char* op, const Shape& shape) {
   if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
     throw ShapeError(fmt::format("{}: negative extent in shape {}", op, shape_str(shape)));
+  // numel, every partial product of extents and numel * dtype size must fit in int64,
+  // also when a zero extent makes numel 0: [2^62, 4, 0] overflowed numel's product.
+  std::int64_t elements = 1;
+  for (std::int64_t d : shape) {
+    if (d == 0) continue;
+    if (elements > std::numeric_limits<std::int64_t>::max() / 8 / d)
+      throw ShapeError(fmt::format("{}: shape {} has too many elements", op, shape_str(shape)));
+    elements *= d;
+  }
 }
 
 }  // namespace tapegrad

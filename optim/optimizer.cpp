@@ -92,6 +92,15 @@ void Optimizer::load_state(const NamedTensors& given) {
       throw ShapeError(fmt::format("{}::load_state: state tensor '{}' has shape {}, expected {}",
                                    this->name(), name, shape_str(it->second->shape()),
                                    shape_str(t.shape())));
+    // A step count read from a file becomes an integer (Adam::step_count): a whole
+    // number in [0, 2^53], not NaN or 1e300.
+    if (name == "step") {
+      const double step = it->second->item();
+      if (!(step >= 0.0 && step <= 9007199254740992.0 && step == std::floor(step)))
+        throw ValueError(
+            fmt::format("{}::load_state: state tensor 'step' must be a whole number >= 0, got {}",
+                        this->name(), step));
+    }
   }
   if (given.size() != mine.size()) {
     std::unordered_set<std::string> known;

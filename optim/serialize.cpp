@@ -25,6 +25,8 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'A', 'P', 'E', 'G', 'R', 'A', 'D'};
 constexpr std::uint32_t kMaxDims = 64;
+// The most elements a tensor may have (check_shape): numel * dtype size fits in int64.
+constexpr std::uint64_t kMaxElements = INT64_MAX / 8;
 const std::string kModelPrefix = "model/";
 const std::string kOptimizerPrefix = "optimizer/";
 const std::string kGeneratorPrefix = "generator/";
@@ -237,6 +239,9 @@ Decoded decode(const std::string& bytes, const std::string& source, const char* 
     const auto name_len = r.uint<std::uint32_t>(which + "'s name length");
     const char* name_p = r.take(name_len, which + "'s name");
     std::string name(name_p, name_len);
+    // The writer refuses an empty name, so a file holding one is damaged (and could not
+    // be saved again).
+    if (name.empty()) r.fail(start, fmt::format("{}: empty name", which));
     const std::string label = fmt::format("tensor {} ('{}')", i, printable(name));
     const std::size_t dtype_at = r.offset();
     const auto code = static_cast<unsigned char>(*r.take(1, label + "'s dtype"));
@@ -246,7 +251,7 @@ Decoded decode(const std::string& bytes, const std::string& source, const char* 
     const auto ndim = r.uint<std::uint32_t>(label + "'s rank");
     if (ndim > kMaxDims) r.fail(ndim_at, fmt::format("{}: implausible rank {}", label, ndim));
     Shape shape(ndim);
-    std::uint64_t elems = 1;
+    std::uint64_t elems = 1, nonzero = 1;
     const std::uint64_t max_elems = r.remaining() / dtype_size(dtype);
     for (std::uint32_t d = 0; d < ndim; ++d) {
       const std::size_t extent_at = r.offset();
@@ -254,6 +259,13 @@ Decoded decode(const std::string& bytes, const std::string& source, const char* 
       if (extent > static_cast<std::uint64_t>(INT64_MAX))
         r.fail(extent_at, fmt::format("{}: negative extent", label));
       shape[d] = static_cast<std::int64_t>(extent);
+      // The element count must fit (as check_shape wants) even when a zero extent leaves
+      // no data to read: [2^62, 4, 0] would overflow numel.
+      if (extent != 0) {
+        if (nonzero > kMaxElements / extent)
+          r.fail(extent_at, fmt::format("{}: implausible shape: too many elements", label));
+        nonzero *= extent;
+      }
       // Saturate instead of overflowing: a huge product is reported as truncation.
       elems = (extent != 0 && elems > max_elems / extent) ? max_elems + 1 : elems * extent;
     }
@@ -553,12 +565,15 @@ void load_checkpoint(const std::filesystem::path& path, const NamedTensors& para
     }
   }
   if (saved.size() != state.generators.size())
-    for (const auto& [name, value] : saved)
+    for (const auto& entry : saved) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda.
+      const std::string& name = entry.first;
       if (std::none_of(state.generators.begin(), state.generators.end(),
                        [&](const auto& g) { return g.first == name; }))
         throw ValueError(
             fmt::format("{}: {}: unexpected state of generator '{}' (not in the TrainingState)",
                         who, source, printable(name)));
+    }
   restore_checkpoint(file.tensors, parameters, optimizer, source, who);
   state.epoch = epoch;
   state.step = step;

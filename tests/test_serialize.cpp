@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
@@ -428,4 +429,77 @@ BOOST_AUTO_TEST_CASE(corrupted_checkpoint_changes_neither_model_nor_optimizer) {
   BOOST_TEST(b.step_count() == 0);
   BOOST_TEST(b.lr() == 0.001);
   BOOST_TEST(qs[0].to_vector() == std::vector<double>({0.1, 0.2, 0.3}), tt::per_element());
+}
+
+// ---- files crafted byte by byte (inputs found by fuzz/fuzz_serialize) ----------------
+
+namespace {
+
+template <class U>
+void put_le(std::string& out, U value) {
+  for (std::size_t k = 0; k < sizeof(U); ++k)
+    out.push_back(static_cast<char>((value >> (8 * k)) & 0xFFu));
+}
+
+// One record of the format in optim/serialize.hpp, with its checksum.
+std::string record(const std::string& name, unsigned char dtype_code,
+                   const std::vector<std::uint64_t>& shape, const std::string& data) {
+  std::string out;
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(name.size()));
+  out += name;
+  out.push_back(static_cast<char>(dtype_code));
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(shape.size()));
+  for (std::uint64_t extent : shape) put_le<std::uint64_t>(out, extent);
+  out += data;
+  put_le<std::uint32_t>(out, crc32(out.data(), out.size()));
+  return out;
+}
+
+// A version 2 file with an empty info block and `records`.
+std::string file_of(const std::vector<std::string>& records) {
+  std::string out = "TAPEGRAD";
+  put_le<std::uint32_t>(out, parameter_file_version);
+  std::string info;
+  put_le<std::uint32_t>(info, 0);
+  put_le<std::uint32_t>(info, crc32(info.data(), info.size()));
+  out += info;
+  put_le<std::uint64_t>(out, records.size());
+  for (const auto& r : records) out += r;
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crafted_file_with_a_zero_extent_loads) {
+  TempDir tmp;
+  write_bytes(tmp / "ok.tg", file_of({record("z", 0, {3, 0}, "")}));
+  const NamedTensors loaded = load_parameters(tmp / "ok.tg");
+  BOOST_TEST_REQUIRE(loaded.size() == 1u);
+  BOOST_TEST(loaded[0].second.shape() == Shape({3, 0}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(shape_whose_element_count_overflows_throws_io_error_even_without_data) {
+  TempDir tmp;
+  // No data to read (a zero extent), but numel's product 2^62 * 4 * 0 overflows on the way.
+  write_bytes(tmp / "f.tg", file_of({record("z", 0, {std::uint64_t{1} << 62, 4, 0}, "")}));
+  check_rejected(tmp / "f.tg", "too many elements");
+}
+
+BOOST_AUTO_TEST_CASE(empty_tensor_name_in_a_file_throws_io_error) {
+  TempDir tmp;
+  // save_parameters refuses an empty name: a file holding one could not be saved again.
+  write_bytes(tmp / "f.tg", file_of({record("", 0, {1}, std::string(4, '\0'))}));
+  check_rejected(tmp / "f.tg", "empty name");
+}
+
+BOOST_AUTO_TEST_CASE(adam_state_whose_step_is_not_a_whole_count_is_refused_without_change) {
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), 1e300, -1.0, 2.5}) {
+    Tensor w = zeros({2}, float64).requires_grad_();
+    optim::Adam adam({w}, 0.1);
+    NamedTensors state;
+    for (const auto& [name, t] : adam.state())
+      state.emplace_back(name, name == "step" ? scalar(bad, float64) : t.detach().clone());
+    BOOST_CHECK_THROW(adam.load_state(state), ValueError);
+    BOOST_TEST(adam.step_count() == 0);  // a cast of NaN or 1e300 to an integer is undefined
+  }
 }

@@ -416,3 +416,10 @@ BOOST_AUTO_TEST_CASE(course_two_step_cost_of_saturated_sigmoid_is_finite) {
   loss.backward();
   BOOST_TEST(all_finite(z.grad()));
 }
+
+BOOST_AUTO_TEST_CASE(empty_rejects_a_shape_whose_element_count_overflows) {
+  // numel (and numel * dtype size) must fit in int64, also when a zero extent makes it 0.
+  BOOST_CHECK_THROW(Tensor::empty({std::int64_t{1} << 62, 4, 0}), ShapeError);
+  BOOST_CHECK_THROW(zeros({std::int64_t{1} << 61}, float64), ShapeError);
+  BOOST_TEST(Tensor::empty({std::int64_t{1} << 40, 0}).numel() == 0);
+}
