@@ -377,6 +377,8 @@ BOOST_AUTO_TEST_CASE(csv_errors_name_file_line_and_column) {
   const auto header_only = write_text(dir, "header.csv", "a,y\n");
   check_io_error([&] { data::load_csv(header_only, "y"); }, {"header.csv", "no data rows"});
   check_io_error([&] { data::load_csv(dir / "missing.csv", "y"); }, {"missing.csv", "cannot open"});
+  const auto two_signs = write_text(dir, "signs.csv", "a,y\n+-5,0\n");
+  check_io_error([&] { data::load_csv(two_signs, "y"); }, {"signs.csv", "line 2", "'+-5'"});
 }
 
 // ---- mini-batches --------------------------------------------------------------

@@ -343,7 +343,10 @@ std::vector<std::string_view> split_cells(std::string_view line) {
 
 /// A finite number filling the whole cell, or nothing.
 std::optional<double> parse_number(std::string_view cell) {
-  if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);  // from_chars rejects '+'
+  if (!cell.empty() && cell.front() == '+') {
+    cell.remove_prefix(1);  // from_chars rejects '+'
+    if (!cell.empty() && cell.front() == '-') return std::nullopt;  // but "+-5" is no number
+  }
   double value = 0;
   const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
   if (cell.empty() || ec != std::errc{} || end != cell.data() + cell.size() ||
