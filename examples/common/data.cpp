@@ -313,8 +313,12 @@ Tensor gather_columns(const Tensor& A, std::span<const std::int64_t> index) {
     using T = decltype(t);
     const T* in = A.data<T>();
     T* o = out.data<T>();
-    for (std::int64_t r = 0; r < n; ++r)
-      for (std::int64_t j = 0; j < k; ++j) o[r * k + j] = in[r * m + index[j]];
+    // Every read is a cache miss in a different place: split the rows over the pool.
+    parallel_for(n, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(k, 1)),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r)
+                     for (std::int64_t j = 0; j < k; ++j) o[r * k + j] = in[r * m + index[j]];
+                 });
   });
   return out;
 }
