@@ -30,6 +30,8 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@echo "Gradient checks (float64, central differences; worst relative error per op):"
+	@grep -h '^gradcheck worst' $(BUILD)/Testing/Temporary/LastTest.log | sed 's/^/  /'
 	$(MAKE) --no-print-directory test-sanitize
 
 # Every test again, built with -DTAPEGRAD_SANITIZE=ON: any ASan, LSan or UBSan report
