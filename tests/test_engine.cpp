@@ -329,6 +329,15 @@ BOOST_AUTO_TEST_CASE(forward_pass_dropped_without_backward_frees_its_graph) {
   BOOST_TEST(saved.expired());
 }
 
+// Under AddressSanitizer (make test's second build) freed memory waits in a quarantine
+// before it is reused, so resident memory grows by design: the RSS bounds hold only
+// without it (LeakSanitizer checks for leaks there instead).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+
 BOOST_AUTO_TEST_CASE(hundred_thousand_forward_passes_keep_live_nodes_and_memory_flat) {
   manual_seed(7);
   Tensor W1 = randn({8, 4}), b1 = zeros({8, 1}), W2 = randn({1, 8}), b2 = zeros({1, 1});
@@ -347,7 +356,8 @@ BOOST_AUTO_TEST_CASE(hundred_thousand_forward_passes_keep_live_nodes_and_memory_
   const auto grown = resident_bytes() - rss;
   BOOST_TEST_MESSAGE("forward-only loop: resident memory grew by " << grown << " bytes");
   BOOST_TEST(live_nodes() == nodes);
-  BOOST_TEST(grown < 4 * 1024 * 1024);  // a leak of even 100 bytes a pass would be 10 MB
+  if (kRssIsMeaningful)
+    BOOST_TEST(grown < 4 * 1024 * 1024);  // a leak of even 100 bytes a pass would be 10 MB
   BOOST_TEST(std::isfinite(total));
   BOOST_TEST(!W1.grad().defined());
 }

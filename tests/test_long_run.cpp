@@ -26,6 +26,14 @@ struct Memory {
 };
 
 constexpr long kBoundKib = 2048;  // 2 MiB
+// Under AddressSanitizer (make test's second build) freed memory waits in a quarantine
+// before it is reused, so resident memory grows by design: the RSS bounds hold only
+// without it (LeakSanitizer checks for leaks there instead).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
 constexpr int kSteps = 100000;
 constexpr int kWarmup = 1000;
 
@@ -54,8 +62,10 @@ void check_flat(const char* what, Step step) {
       "{}: {} steps in {:.1f} s; RSS {} KiB at start, {} KiB at step {}, {} KiB at the end; "
       "peak {} KiB at step {}, {} KiB at the end\n",
       what, kSteps, seconds, start.rss, warm.rss, kWarmup, end.rss, warm.peak, kWarmup, end.peak);
-  BOOST_TEST(end.rss - warm.rss < kBoundKib);
-  BOOST_TEST(end.peak - warm.peak < kBoundKib);
+  if (kRssIsMeaningful) {
+    BOOST_TEST(end.rss - warm.rss < kBoundKib);
+    BOOST_TEST(end.peak - warm.peak < kBoundKib);
+  }
   BOOST_TEST(live_nodes() == nodes_before);
 }
 
