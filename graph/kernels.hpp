@@ -13,7 +13,7 @@
 namespace tapegrad::kernels {
 
 /// Elements per range below which an element loop is not split over threads.
-inline constexpr std::int64_t kGrain = 16384;
+inline constexpr std::int64_t kGrain = 4096;
 
 /// Throws DtypeError naming `op` unless a and b have one dtype.
 TAPEGRAD_API void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
@@ -166,7 +166,7 @@ double sum_terms(std::int64_t n, F term) {
   };
   if (blocks <= 1) return blocks == 1 ? block_sum(0) : 0.0;
   std::vector<double> partial(static_cast<std::size_t>(blocks));
-  parallel_for(blocks, std::max<std::int64_t>(1, kGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
+  parallel_for(blocks, 1, [&](std::int64_t b0, std::int64_t b1) {  // a block is worth a thread
     for (std::int64_t b = b0; b < b1; ++b) partial[static_cast<std::size_t>(b)] = block_sum(b);
   });
   double s = 0;
