@@ -12,32 +12,14 @@
 #include <tapegrad/tapegrad.hpp>
 #include <thread>
 #include <vector>
+#include "support/temp_dir.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
 
-namespace {
+using test::TempDir;
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("tapegrad_checkpoint_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  fs::path operator/(const std::string& name) const { return dir / name; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
+namespace {
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

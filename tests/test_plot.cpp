@@ -14,25 +14,14 @@
 
 #include "common/plot.hpp"
 #include "common/progress.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace tapegrad;
 
-namespace {
+using test::TempDir;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path =
-        fs::temp_directory_path() / fmt::format("tapegrad_test_plot_{}_{}", ::getpid(), counter++);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+namespace {
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -11,32 +11,15 @@
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
+#include "support/temp_dir.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
 namespace tt = boost::test_tools;
 
-namespace {
+using test::TempDir;
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("tapegrad_serialize_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir, ec);
-  }
-  fs::path operator/(const std::string& name) const { return dir / name; }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
-  }
-};
+namespace {
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -111,7 +94,7 @@ BOOST_AUTO_TEST_CASE(save_load_roundtrip_is_exact) {
   const NamedTensors ts = sample();
   save_parameters(tmp / "p.bin", ts);
   check_equal(load_parameters(tmp / "p.bin"), ts);
-  BOOST_TEST(tmp.entries() == 1u);  // no temporary file left behind
+  BOOST_TEST(tmp.entries().size() == 1u);  // no temporary file left behind
 }
 
 BOOST_AUTO_TEST_CASE(stream_roundtrip_is_exact) {
@@ -236,7 +219,7 @@ BOOST_AUTO_TEST_CASE(save_to_missing_directory_throws_and_creates_nothing) {
     BOOST_TEST(std::string(e.what()).find(target.string()) != std::string::npos, e.what());
   }
   BOOST_TEST(!fs::exists(target));
-  BOOST_TEST(tmp.entries() == 0u);
+  BOOST_TEST(tmp.entries().size() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(failed_save_leaves_previous_file_intact) {
@@ -253,7 +236,7 @@ BOOST_AUTO_TEST_CASE(failed_save_leaves_previous_file_intact) {
 
   // A directory we cannot write into: creating the temporary file fails. (Root ignores
   // the permission bits; then the save simply succeeds and only the cleanup is checked.)
-  fs::permissions(tmp.dir,
+  fs::permissions(tmp.path,
                   fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
                   fs::perm_options::remove);
   bool refused = false;
@@ -263,12 +246,12 @@ BOOST_AUTO_TEST_CASE(failed_save_leaves_previous_file_intact) {
     refused = true;
     BOOST_TEST(std::string(e.what()).find(target.string()) != std::string::npos, e.what());
   }
-  fs::permissions(tmp.dir, fs::perms::owner_all, fs::perm_options::add);
+  fs::permissions(tmp.path, fs::perms::owner_all, fs::perm_options::add);
   if (refused) {
     BOOST_TEST(read_bytes(target) == before);
     check_equal(load_parameters(target), ts);
   }
-  BOOST_TEST(tmp.entries() == 1u);  // no stray temporary file
+  BOOST_TEST(tmp.entries().size() == 1u);  // no stray temporary file
 }
 
 BOOST_AUTO_TEST_CASE(save_failing_mid_write_leaves_previous_file_intact) {
@@ -301,7 +284,7 @@ BOOST_AUTO_TEST_CASE(save_failing_mid_write_leaves_previous_file_intact) {
   BOOST_TEST(message.find(target.string()) != std::string::npos, message);
   BOOST_TEST(read_bytes(target) == before);
   check_equal(load_parameters(target), ts);
-  BOOST_TEST(tmp.entries() == 1u);
+  BOOST_TEST(tmp.entries().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(save_replaces_previous_file) {
@@ -310,7 +293,7 @@ BOOST_AUTO_TEST_CASE(save_replaces_previous_file) {
   const NamedTensors second = {{"only", tensor({1, 2, 3}, {3}, float64)}};
   save_parameters(tmp / "p.bin", second);
   check_equal(load_parameters(tmp / "p.bin"), second);
-  BOOST_TEST(tmp.entries() == 1u);
+  BOOST_TEST(tmp.entries().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(save_rejects_empty_repeated_or_undefined_names) {
@@ -319,7 +302,7 @@ BOOST_AUTO_TEST_CASE(save_rejects_empty_repeated_or_undefined_names) {
   BOOST_CHECK_THROW(save_parameters(tmp / "p.bin", {{"a", ones({1})}, {"a", ones({1})}}),
                     ValueError);
   BOOST_CHECK_THROW(save_parameters(tmp / "p.bin", {{"a", Tensor()}}), ValueError);
-  BOOST_TEST(tmp.entries() == 0u);
+  BOOST_TEST(tmp.entries().size() == 0u);
 }
 
 // ---- models and optimizers ------------------------------------------------------------
