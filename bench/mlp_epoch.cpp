@@ -13,7 +13,7 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench_util.hpp"
-#include "common/data.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 

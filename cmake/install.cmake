@@ -12,8 +12,8 @@ install(TARGETS tapegrad EXPORT tapegradTargets
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/tapegrad/tapegrad.hpp
   ${CMAKE_CURRENT_BINARY_DIR}/include/tapegrad/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad)
-# Whatever headers the folders hold at install time (optim/ grows as it is written).
-foreach(dir graph ops optim)
+# Whatever headers the rooms hold at install time.
+foreach(dir IN LISTS TAPEGRAD_ROOMS)
   install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/${dir}
     FILES_MATCHING PATTERN "*.hpp")

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

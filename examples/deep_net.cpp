@@ -26,9 +26,9 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include "common/data.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 
@@ -89,11 +89,14 @@ void update_parameters(Parameters& parameters, double learning_rate) {
   }
 }
 
+// The names nn::MLP (like PyTorch's Sequential) gives the same network, so that either
+// style loads the other's file: an activation sits between two layers, so the course's
+// W[l] and b[l] are step 2(l - 1)'s "weight" and "bias".
 NamedTensors named(const Parameters& parameters) {
   NamedTensors out;
   for (std::size_t l = 0; l < parameters.W.size(); ++l) {
-    out.emplace_back(fmt::format("W{}", l + 1), parameters.W[l]);
-    out.emplace_back(fmt::format("b{}", l + 1), parameters.b[l]);
+    out.emplace_back(fmt::format("{}.weight", 2 * l), parameters.W[l]);
+    out.emplace_back(fmt::format("{}.bias", 2 * l), parameters.b[l]);
   }
   return out;
 }
@@ -120,8 +123,8 @@ Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool 
 
 Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settings& s, bool train) {
   // ReLU on the hidden layers, sigmoid on the output; He weights on every layer.
-  std::vector<std::string> activations(s.layers_dims.size() - 2, "relu");
-  activations.push_back("sigmoid");
+  std::vector<nn::AnyModule> activations(s.layers_dims.size() - 2, nn::ReLU());
+  activations.push_back(nn::Sigmoid());
   nn::MLP model(s.layers_dims, activations, {.weight_init = init::Init::he_normal});
   optim::SGD optimizer(model.parameters(), s.learning_rate);
 
@@ -137,7 +140,7 @@ Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settin
       bar.update(i + 1, cost.item());
     }
   }
-  return {[model](const Tensor& X) { return model(X); }, model.named_parameters(), costs};
+  return {[model](const Tensor& X) mutable { return model(X); }, model.named_parameters(), costs};
 }
 
 // ---- the week-2 model on the same pair, for comparison -----------------------------------

@@ -17,9 +17,9 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include "common/data.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

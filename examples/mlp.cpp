@@ -17,9 +17,9 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include "common/data.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
              data::kFashionMnistClasses.size());
 
   // ---- model: [LINEAR -> RELU] x 2 -> LINEAR (logits); softmax is inside the loss -------
-  nn::MLP model(layers_dims, "relu");
+  nn::MLP model(layers_dims, nn::ReLU());
   std::unique_ptr<optim::Optimizer> optimizer;
   if (optimizer_name == "adam")
     optimizer = std::make_unique<optim::Adam>(model.parameters(), learning_rate.value_or(1e-3));

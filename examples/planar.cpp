@@ -18,8 +18,8 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

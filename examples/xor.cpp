@@ -16,13 +16,13 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 
 // Full-batch gradient descent on the cross-entropy of the model's sigmoid output.
-void train(const nn::MLP& model, const Tensor& X, const Tensor& Y, int num_iterations,
+void train(nn::Module& model, const Tensor& X, const Tensor& Y, int num_iterations,
            double learning_rate) {
   optim::SGD optimizer(model.parameters(), learning_rate);
   for (int i = 0; i < num_iterations; ++i) {
@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
   const Tensor Y = index_select(labels, 1, repeat);
 
   // ---- two models: sigmoid(W x + b), and tanh hidden layer -> sigmoid ------------------
-  nn::MLP linear({2, 1}, std::vector<std::string>{"sigmoid"});
-  nn::MLP hidden({2, n_h, 1}, std::vector<std::string>{"tanh", "sigmoid"});
+  nn::Sequential linear{nn::Linear(2, 1, init::Init::xavier_normal), nn::Sigmoid()};
+  nn::MLP hidden({2, n_h, 1}, {nn::Tanh(), nn::Sigmoid()});
   train(linear, X, Y, num_iterations, learning_rate);
   train(hidden, X, Y, num_iterations, learning_rate);
 
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
                linear_A.at({0, k}) > 0.5, hidden_A.at({0, k}), hidden_A.at({0, k}) > 0.5);
 
   // ---- decision boundaries --------------------------------------------------------------
-  auto boundary = [&](const nn::MLP& model, const std::string& name, const std::string& title) {
+  auto boundary = [&](nn::Module& model, const std::string& name, const std::string& title) {
     const plot::Options o{
         .title = title, .x_label = "x1", .y_label = "x2", .class_names = {"y = 0", "y = 1"}};
     const auto file = run.out / fmt::format("xor_{}.svg", name);

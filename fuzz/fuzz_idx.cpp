@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "common/data.hpp"
+#include <tapegrad/tapegrad.hpp>
 #include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

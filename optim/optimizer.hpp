@@ -11,7 +11,7 @@
 #include <string>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
-#include <tapegrad/optim/named_tensors.hpp>
+#include <tapegrad/graph/named_tensors.hpp>
 #include <vector>
 
 namespace tapegrad::optim {

@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(finite_training_passes_unchanged_under_the_mode) {
   auto run = [&](bool anomaly) {
     DetectAnomalyGuard mode(anomaly);
     Generator init(2);
-    nn::MLP model({4, 8, 3}, "tanh", {.gen = &init});
+    nn::MLP model({4, 8, 3}, nn::Tanh(), {.gen = &init});
     optim::SGD opt(model.parameters(), 0.1);
     for (int i = 0; i < 5; ++i) {
       opt.zero_grad();

@@ -14,7 +14,7 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
-#include "common/data.hpp"
+#include <tapegrad/tapegrad.hpp>
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

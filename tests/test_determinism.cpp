@@ -27,7 +27,7 @@ Result bits(const std::vector<Tensor>& params) {
 Result train(std::uint64_t seed, const std::vector<std::int64_t>& dims, std::int64_t m,
              std::int64_t batch, int epochs) {
   manual_seed(seed);
-  nn::MLP model(dims, "relu");
+  nn::MLP model(dims, nn::ReLU());
   optim::Adam opt(model.parameters(), 0.01);
   const Tensor X = randn({dims.front(), m});
   const Tensor labels = randint(0, dims.back(), {m});

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <memory>
+#include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
@@ -129,17 +131,144 @@ BOOST_AUTO_TEST_CASE(init_by_name_and_enum) {
              tt::per_element());
 }
 
-// ---- activations ------------------------------------------------------------------------
+// ---- activation modules -----------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(activation_names_round_trip) {
-  for (const char* name : {"none", "relu", "sigmoid", "tanh", "leaky_relu"})
-    BOOST_TEST(nn::activation_name(nn::activation_from_name(name)) == name);
-  BOOST_CHECK_THROW(nn::activation_from_name("softplus"), ValueError);
+BOOST_AUTO_TEST_CASE(activation_modules_apply_their_ops) {
   const Tensor z = tensor({-2, 0.5}, {2}, float64);
-  const auto leaky = nn::activate(z, nn::Activation::leaky_relu, 0.1).to_vector();
+  BOOST_TEST(nn::ReLU()(z).to_vector() == std::vector<double>({0, 0.5}), tt::per_element());
+  const auto leaky = nn::LeakyReLU(0.1)(z).to_vector();
   BOOST_TEST(leaky[0] == -0.2, tt::tolerance(1e-15));
-  BOOST_TEST(nn::activate(z, nn::Activation::relu).to_vector() == std::vector<double>({0, 0.5}),
+  BOOST_TEST(leaky[1] == 0.5);
+  BOOST_TEST(nn::Sigmoid()(z).to_vector()[1] == 1 / (1 + std::exp(-0.5)), tt::tolerance(1e-15));
+  BOOST_TEST(nn::Tanh()(z).to_vector()[0] == std::tanh(-2.0), tt::tolerance(1e-15));
+  BOOST_TEST(nn::Identity()(z).impl_ptr() == z.impl_ptr());
+  const auto p = nn::Softmax(0)(z).to_vector();
+  BOOST_TEST(p[0] + p[1] == 1.0, tt::tolerance(1e-15));
+  BOOST_TEST(p[1] == 1 / (1 + std::exp(-2.5)), tt::tolerance(1e-15));
+  BOOST_TEST(nn::LogSoftmax(0)(z).to_vector()[1] == std::log(p[1]), tt::tolerance(1e-14));
+  BOOST_TEST(nn::ReLU().parameters().empty());
+  BOOST_TEST(nn::LeakyReLU(0.2).to_string() == "LeakyReLU(slope=0.2)");
+}
+
+BOOST_AUTO_TEST_CASE(functional_wraps_any_function_and_its_gradient_flows) {
+  // SiLU, a user's own activation: z * sigmoid(z); d/dz = s + z s (1 - s).
+  nn::Functional silu([](const Tensor& z) { return z * sigmoid(z); }, "SiLU");
+  BOOST_TEST(silu.type_name() == "SiLU");
+  Tensor z = tensor({0.7}, {1}, float64).requires_grad_();
+  silu(z).backward();
+  const double s = 1 / (1 + std::exp(-0.7));
+  BOOST_TEST(z.grad().item() == s + 0.7 * s * (1 - s), tt::tolerance(1e-14));
+  BOOST_CHECK_THROW(nn::Functional(nn::Functional::Function{}), ValueError);
+}
+
+// ---- Module and Sequential ----------------------------------------------------------------
+
+namespace {
+// A model of the user's own, with named children and a buffer.
+struct TwoLayer : nn::Module {
+  TwoLayer() : Module("TwoLayer") {
+    hidden = register_module("hidden", nn::Linear(3, 4, init::Init::he_normal, float64));
+    out = register_module("out", nn::Linear(4, 2, init::Init::he_normal, float64));
+    count = register_buffer("count", zeros({1}, float64));
+  }
+  Tensor forward(const Tensor& x) override { return (*out)(relu((*hidden)(x))); }
+  std::shared_ptr<nn::Linear> hidden, out;
+  Tensor count;
+};
+
+std::vector<std::string> names_of(const NamedTensors& tensors) {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : tensors) names.push_back(name);
+  return names;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(module_names_parameters_with_dots_and_keeps_buffers_apart) {
+  TwoLayer model;
+  BOOST_TEST(names_of(model.named_parameters()) ==
+                 std::vector<std::string>({"hidden.weight", "hidden.bias", "out.weight", "out.bias"}),
              tt::per_element());
+  BOOST_TEST(names_of(model.named_buffers()) == std::vector<std::string>({"count"}),
+             tt::per_element());
+  BOOST_TEST(names_of(model.state_dict()).size() == 5u);
+  BOOST_TEST(model.parameters().size() == 4u);
+  BOOST_TEST(model.parameters()[2].impl_ptr() == model.out->W.impl_ptr());
+  BOOST_TEST(!model.count.requires_grad());
+  BOOST_TEST(model(ones({3, 5}, float64)).shape() == Shape({2, 5}), tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(module_train_and_eval_reach_every_descendant) {
+  nn::Sequential inner{nn::Linear(2, 2), nn::ReLU()};
+  nn::Sequential model{std::make_shared<nn::Sequential>(inner), nn::Linear(2, 1)};
+  BOOST_TEST(model.training());
+  model.eval();
+  BOOST_TEST(!model.training());
+  BOOST_TEST(!model[0].training());
+  BOOST_TEST(!model.at<nn::Sequential>(0)[1].training());
+  model.train();
+  BOOST_TEST(model.at<nn::Sequential>(0)[0].training());
+  BOOST_TEST(names_of(model.named_parameters()) ==
+                 std::vector<std::string>({"0.0.weight", "0.0.bias", "1.weight", "1.bias"}),
+             tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(sequential_applies_its_steps_in_order) {
+  nn::Sequential model{nn::Linear(3, 2, init::Init::he_normal, float64), nn::ReLU(),
+                       [](const Tensor& a) { return a * 2.0; }};
+  BOOST_TEST(model.size() == 3u);
+  auto& first = model.at<nn::Linear>(0);
+  {
+    NoGradGuard no_grad;
+    first.W.copy_(tensor({1, 0, 0, 0, -1, 0}, {2, 3}, float64));
+    first.b.copy_(tensor({0.5, 0}, {2, 1}, float64));
+  }
+  // W x + b = (1 + 0.5, -2) -> relu (1.5, 0) -> * 2 = (3, 0).
+  const Tensor out = model(tensor({1, 2, 3}, {3, 1}, float64));
+  BOOST_TEST(out.to_vector() == std::vector<double>({3, 0}), tt::per_element());
+  BOOST_TEST(names_of(model.named_parameters()) ==
+                 std::vector<std::string>({"0.weight", "0.bias"}),
+             tt::per_element());
+  BOOST_CHECK_THROW(model.at<nn::Linear>(1), ValueError);
+  BOOST_CHECK_THROW(model[3], IndexError);
+  BOOST_TEST(model.to_string() ==
+             "Sequential(\n  (0): Linear(in=3, out=2)\n  (1): ReLU()\n  (2): Functional()\n)");
+}
+
+BOOST_AUTO_TEST_CASE(a_module_shared_by_two_steps_has_its_parameters_once) {
+  auto shared = std::make_shared<nn::Linear>(2, 2);
+  nn::Sequential model{shared, nn::Tanh(), shared};
+  BOOST_TEST(model.parameters().size() == 2u);
+  BOOST_TEST(names_of(model.named_parameters()) ==
+                 std::vector<std::string>({"0.weight", "0.bias"}),
+             tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(module_rejects_bad_names_and_parameters) {
+  struct Bad : nn::Module {
+    Bad() : Module("Bad") {}
+    Tensor forward(const Tensor& x) override { return x; }
+    void add(const std::string& name, const Tensor& t) { register_parameter(name, t); }
+  };
+  Bad bad;
+  bad.add("w", zeros({1}));
+  BOOST_CHECK_THROW(bad.add("w", zeros({1})), ValueError);       // taken
+  BOOST_CHECK_THROW(bad.add("a.b", zeros({1})), ValueError);     // a dot
+  BOOST_CHECK_THROW(bad.add("", zeros({1})), ValueError);        // empty
+  BOOST_CHECK_THROW(bad.add("u", Tensor()), ValueError);         // undefined
+  Tensor w = zeros({1}).requires_grad_();
+  BOOST_CHECK_THROW(bad.add("v", w * 2.0), ValueError);          // not a leaf
+  nn::Sequential model;
+  model.push_back("first", nn::ReLU());
+  BOOST_CHECK_THROW(model.push_back("first", nn::ReLU()), ValueError);
+}
+
+BOOST_AUTO_TEST_CASE(zero_grad_drops_every_parameter_gradient) {
+  nn::Sequential model{nn::Linear(2, 3), nn::ReLU(), nn::Linear(3, 1)};
+  sum(model(ones({2, 4}))).backward();
+  for (const Tensor& p : model.parameters()) BOOST_TEST(p.grad().defined());
+  model.zero_grad();
+  for (const Tensor& p : model.parameters())
+    BOOST_TEST((!p.grad().defined() || sum(abs(p.grad())).item() == 0.0));
 }
 
 // ---- Linear -----------------------------------------------------------------------------
@@ -170,57 +299,74 @@ BOOST_AUTO_TEST_CASE(linear_has_course_layout_and_computes_Wx_plus_b) {
 // ---- MLP --------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(mlp_builds_layers_from_layers_dims) {
-  nn::MLP model({784, 256, 128, 10}, "relu");
-  BOOST_TEST(model.layers().size() == 3u);
-  BOOST_TEST(model.layers()[0].W.shape() == Shape({256, 784}), tt::per_element());
-  BOOST_TEST(model.layers()[1].W.shape() == Shape({128, 256}), tt::per_element());
-  BOOST_TEST(model.layers()[2].W.shape() == Shape({10, 128}), tt::per_element());
-  BOOST_TEST(model.layers()[2].b.shape() == Shape({10, 1}), tt::per_element());
-  BOOST_TEST((model.activations() == std::vector<nn::Activation>{nn::Activation::relu,
-                                                                 nn::Activation::relu,
-                                                                 nn::Activation::none}));
+  nn::MLP model({784, 256, 128, 10}, nn::ReLU());
+  BOOST_TEST(model.num_layers() == 3u);
+  BOOST_TEST(model.layer(1).W.shape() == Shape({256, 784}), tt::per_element());
+  BOOST_TEST(model.layer(2).W.shape() == Shape({128, 256}), tt::per_element());
+  BOOST_TEST(model.layer(3).W.shape() == Shape({10, 128}), tt::per_element());
+  BOOST_TEST(model.layer(3).b.shape() == Shape({10, 1}), tt::per_element());
+  BOOST_TEST(model.activation(1).type_name() == "ReLU");
+  BOOST_TEST(model.activation(3).type_name() == "Identity");
+  BOOST_CHECK_THROW(model.layer(0), IndexError);
+  BOOST_CHECK_THROW(model.layer(4), IndexError);
   BOOST_TEST(model.parameters().size() == 6u);
-  std::vector<std::string> names;
-  for (const auto& [name, t] : model.named_parameters()) names.push_back(name);
-  BOOST_TEST(names == std::vector<std::string>({"W1", "b1", "W2", "b2", "W3", "b3"}),
+  // PyTorch's names for Sequential(Linear, ReLU, Linear, ReLU, Linear).
+  BOOST_TEST(names_of(model.named_parameters()) ==
+                 std::vector<std::string>(
+                     {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}),
              tt::per_element());
   // named_parameters shares the tensors, so loading into it loads into the model.
-  BOOST_TEST(model.named_parameters()[2].second.impl_ptr() == model.layers()[1].W.impl_ptr());
+  BOOST_TEST(model.named_parameters()[2].second.impl_ptr() == model.layer(2).W.impl_ptr());
   const Tensor out = model(zeros({784, 5}));
   BOOST_TEST(out.shape() == Shape({10, 5}), tt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(mlp_takes_one_activation_per_layer) {
-  nn::MLP model({4, 3, 1}, std::vector<std::string>{"tanh", "sigmoid"}, {.dtype = float64});
+  nn::MLP model({4, 3, 1}, {nn::Tanh(), nn::Sigmoid()}, {.dtype = float64});
   const Tensor out = model(ones({4, 7}, float64));
   BOOST_TEST(out.shape() == Shape({1, 7}), tt::per_element());
-  for (double p : out.to_vector()) BOOST_TEST((p > 0 && p < 1));  // sigmoid output
-  BOOST_CHECK_THROW(nn::MLP({4, 3, 1}, std::vector<std::string>{"tanh"}), ValueError);
-  BOOST_CHECK_THROW(nn::MLP({4}, "relu"), ValueError);
-  BOOST_CHECK_THROW(nn::MLP({4, 0, 1}, "relu"), ValueError);
+  // sigmoid(W2 tanh(W1 x + b1) + b2), computed by hand.
+  const Tensor want =
+      sigmoid(matmul(model.layer(2).W, tanh(matmul(model.layer(1).W, ones({4, 7}, float64)) +
+                                           model.layer(1).b)) +
+              model.layer(2).b);
+  BOOST_TEST(out.to_vector() == want.to_vector(), tt::per_element());
+  BOOST_CHECK_THROW(nn::MLP({4, 3, 1}, std::vector<nn::AnyModule>{nn::Tanh()}), ValueError);
+  BOOST_CHECK_THROW(nn::MLP({4}, nn::ReLU()), ValueError);
+  BOOST_CHECK_THROW(nn::MLP({4, 0, 1}, nn::ReLU()), ValueError);
+}
+
+BOOST_AUTO_TEST_CASE(mlp_takes_a_users_own_activation) {
+  // A step function of the user's, as a lambda: no string, no enum.
+  nn::MLP model({3, 4, 2}, [](const Tensor& z) { return z * sigmoid(z); }, {.dtype = float64});
+  BOOST_TEST(model.activation(1).type_name() == "Functional");
+  const Tensor x = ones({3, 2}, float64);
+  const Tensor a1 = matmul(model.layer(1).W, x) + model.layer(1).b;
+  const Tensor want = matmul(model.layer(2).W, a1 * sigmoid(a1)) + model.layer(2).b;
+  BOOST_TEST(model(x).to_vector() == want.to_vector(), tt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(mlp_picks_he_for_relu_and_xavier_otherwise) {
   Generator g1(5), g2(5);
-  nn::MLP relu_net({400, 300, 1}, "relu", {.gen = &g1});
-  check_centered(relu_net.layers()[0].W, std::sqrt(2.0 / 400.0), "relu layer: He");
-  nn::MLP tanh_net({400, 300, 1}, "tanh", {.gen = &g2});
-  check_centered(tanh_net.layers()[0].W, std::sqrt(2.0 / 700.0), "tanh layer: Xavier");
-  nn::MLP small({400, 300, 1}, "relu", {.weight_init = init::Init::small_random});
-  check_centered(small.layers()[0].W, 0.01, "explicit small_random");
+  nn::MLP relu_net({400, 300, 1}, nn::ReLU(), {.gen = &g1});
+  check_centered(relu_net.layer(1).W, std::sqrt(2.0 / 400.0), "relu layer: He");
+  nn::MLP tanh_net({400, 300, 1}, nn::Tanh(), {.gen = &g2});
+  check_centered(tanh_net.layer(1).W, std::sqrt(2.0 / 700.0), "tanh layer: Xavier");
+  nn::MLP small({400, 300, 1}, nn::ReLU(), {.weight_init = init::Init::small_random});
+  check_centered(small.layer(1).W, 0.01, "explicit small_random");
 }
 
 BOOST_AUTO_TEST_CASE(mlp_is_deterministic_under_a_seed) {
   manual_seed(123);
-  nn::MLP a({5, 4, 2}, "relu");
+  nn::MLP a({5, 4, 2}, nn::ReLU());
   manual_seed(123);
-  nn::MLP b({5, 4, 2}, "relu");
+  nn::MLP b({5, 4, 2}, nn::ReLU());
   for (std::size_t i = 0; i < a.parameters().size(); ++i)
     BOOST_TEST(a.parameters()[i].to_vector() == b.parameters()[i].to_vector(), tt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(mlp_train_eval_flag) {
-  nn::MLP model({2, 2}, "none");
+  nn::MLP model({2, 2}, nn::Identity());
   BOOST_TEST(model.training());
   model.eval();
   BOOST_TEST(!model.training());
@@ -239,7 +385,7 @@ BOOST_AUTO_TEST_CASE(mlp_few_adam_steps_reduce_loss) {
   for (int j = 0; j < 64; ++j) labels.push_back(xv[j] * xv[64 + j] > 0 ? 1.0 : 0.0);
   const Tensor Y = tensor(labels, {1, 64}, float64);
 
-  nn::MLP model({2, 16, 1}, "tanh", {.dtype = float64, .gen = &gen});
+  nn::MLP model({2, 16, 1}, nn::Tanh(), {.dtype = float64, .gen = &gen});
   optim::Adam opt(model.parameters(), 0.05);
   double first = 0, last = 0;
   for (int step = 0; step < 200; ++step) {
@@ -257,7 +403,7 @@ BOOST_AUTO_TEST_CASE(mlp_gd_steps_reduce_softmax_loss_in_float32) {
   Generator gen(8);
   const Tensor X = randn({5, 40}, float32, gen);
   const Tensor labels = randint(0, 3, {40}, float32, gen);
-  nn::MLP model({5, 8, 3}, "relu", {.gen = &gen});
+  nn::MLP model({5, 8, 3}, nn::ReLU(), {.gen = &gen});
   optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9});
   double first = 0, last = 0;
   for (int step = 0; step < 50; ++step) {

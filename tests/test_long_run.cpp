@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(training_100k_steps_keeps_memory_flat) {
   set_num_threads(1);
   const Xor data;
   Generator init(1);
-  nn::MLP model({2, 8, 1}, "tanh", {.gen = &init});
+  nn::MLP model({2, 8, 1}, nn::Tanh(), {.gen = &init});
   optim::SGD opt(model.parameters(), {.lr = 0.5, .momentum = 0.9, .dampening = 0.9});
   double first = 0, last = 0;
   check_flat("training", [&](int i) {
@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(training_100k_steps_keeps_memory_flat) {
 BOOST_AUTO_TEST_CASE(evaluation_100k_forwards_keeps_memory_flat) {
   const Xor data;
   Generator init(1);
-  nn::MLP model({2, 8, 1}, "tanh", {.gen = &init});
+  nn::MLP model({2, 8, 1}, nn::Tanh(), {.gen = &init});
   double total = 0;
   // Grad mode on and no backward: every dropped forward must free its graph.
   check_flat("forward, graphs dropped", [&](int) { total += mean(sigmoid(model(data.X))).item(); });

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/plot.hpp"
-#include "common/progress.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/tapegrad.hpp>
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

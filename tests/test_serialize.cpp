@@ -64,7 +64,8 @@ void check_all_sentinel(const NamedTensors& ts) {
 
 // Loading `path` must throw IoError naming the file and a byte offset, and leave a
 // destination unchanged.
-void check_rejected(const fs::path& path, const std::string& expect_in_message = "") {
+void check_rejected(const fs::path& path, const std::string& expect_in_message = "",
+                    bool names_a_byte = true) {
   NamedTensors dest = sentinel_like(sample());
   try {
     load_parameters_into(path, dest);
@@ -72,7 +73,7 @@ void check_rejected(const fs::path& path, const std::string& expect_in_message =
   } catch (const IoError& e) {
     const std::string msg = e.what();
     BOOST_TEST(msg.find(path.string()) != std::string::npos, msg);
-    BOOST_TEST(msg.find("byte") != std::string::npos, msg);
+    BOOST_TEST((msg.find("byte") != std::string::npos) == names_a_byte, msg);
     if (!expect_in_message.empty())
       BOOST_TEST(msg.find(expect_in_message) != std::string::npos, msg);
   }
@@ -206,7 +207,8 @@ BOOST_AUTO_TEST_CASE(wrong_version_throws_io_error) {
 
 BOOST_AUTO_TEST_CASE(missing_file_throws_io_error_naming_it) {
   TempDir tmp;
-  check_rejected(tmp / "nothing_here.bin", "cannot open");
+  // A file that is not there has no byte to blame.
+  check_rejected(tmp / "nothing_here.bin", "cannot open for reading: No such file", false);
 }
 
 BOOST_AUTO_TEST_CASE(save_to_missing_directory_throws_and_creates_nothing) {
@@ -310,8 +312,8 @@ BOOST_AUTO_TEST_CASE(save_rejects_empty_repeated_or_undefined_names) {
 BOOST_AUTO_TEST_CASE(mlp_parameters_roundtrip_through_a_file) {
   TempDir tmp;
   manual_seed(1);
-  nn::MLP a({4, 5, 2}, "relu");
-  nn::MLP b({4, 5, 2}, "relu");  // different draws
+  nn::MLP a({4, 5, 2}, nn::ReLU());
+  nn::MLP b({4, 5, 2}, nn::ReLU());  // different draws
   save_parameters(tmp / "model.bin", a.named_parameters());
   load_parameters_into(tmp / "model.bin", b.named_parameters());
   const Tensor x = randn({4, 3});

@@ -9,7 +9,7 @@
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 
-#include "common/data.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tapegrad::examples {
 

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/data.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tapegrad::examples {
 

@@ -1,13 +1,21 @@
 #pragma once
 /// \file
 /// tapegrad: reverse-mode automatic differentiation on a dynamic tape.
-/// Include this one header and link tapegrad::tapegrad.
+/// Include this one header and link tapegrad::tapegrad. The rooms, each reached from here:
+///   graph/  tensors, the tape, grad mode, gradcheck, threads
+///   ops/    differentiable ops, one family per file
+///   nn/     Module, Sequential, layers, activations, initializers
+///   optim/  optimizers, learning-rate schedules, gradient clipping
+///   data/   IDX and CSV readers, data sets, transforms, mini-batches
+///   io/     the atomic file, tensor files, checkpoints
+///   viz/    SVG plots and the progress bar
 #include <tapegrad/graph/anomaly.hpp>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/dtype.hpp>
 #include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/format.hpp>
 #include <tapegrad/graph/gradcheck.hpp>
+#include <tapegrad/graph/named_tensors.hpp>
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/shape.hpp>
 #include <tapegrad/graph/tensor.hpp>
@@ -19,10 +27,24 @@
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
-#include <tapegrad/version.hpp>
-#include <tapegrad/optim/init.hpp>
-#include <tapegrad/optim/layers.hpp>
-#include <tapegrad/optim/named_tensors.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/schedule.hpp>
-#include <tapegrad/optim/serialize.hpp>
+#include <tapegrad/data/batches.hpp>
+#include <tapegrad/data/csv.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/transforms.hpp>
+#include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/crc32.hpp>
+#include <tapegrad/io/little_endian.hpp>
+#include <tapegrad/io/tensor_file.hpp>
+#include <tapegrad/viz/plot.hpp>
+#include <tapegrad/viz/progress.hpp>
+#include <tapegrad/version.hpp>

@@ -1,6 +1,9 @@
-#include "common/plot.hpp"
+#include <tapegrad/viz/plot.hpp>
 
 #include <fmt/format.h>
+
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/io/atomic_file.hpp>
 
 #include <algorithm>
 #include <array>
@@ -197,30 +200,11 @@ void draw_legend(Buffer& out, const Frame& f, const std::vector<LegendEntry>& en
   put(out, "</g>\n");
 }
 
-/// Writes next to `file` and renames, so the file is either the old plot or the new one.
+/// Creates the folders above `file`, then writes it atomically: a reader sees the old
+/// plot or the new one, never half of one.
 void write_atomically(const fs::path& file, const Buffer& svg) {
-  std::error_code ec;
-  if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
-  if (ec)
-    throw IoError(fmt::format("{}: cannot create folder {}: {}", file.string(),
-                              file.parent_path().string(), ec.message()));
-  fs::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(svg.data(), static_cast<std::streamsize>(svg.size()));
-    out.close();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw IoError(fmt::format("{}: cannot write", tmp.string()));
-    }
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(
-        fmt::format("{}: cannot rename {} to it: {}", file.string(), tmp.string(), ec.message()));
-  }
+  io::create_parent_folders(file, "plot");
+  io::write_file_atomically(file, std::string_view(svg.data(), svg.size()), "plot");
 }
 
 /// A polyline per run of finite points (a NaN cost leaves a gap, not a spike).

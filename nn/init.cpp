@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <tapegrad/optim/init.hpp>
+#include <tapegrad/nn/init.hpp>
 
 namespace tapegrad::init {
 

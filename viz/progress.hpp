@@ -1,6 +1,7 @@
 #pragma once
-// Terminal feedback for training loops: a progress bar on stderr and a stopwatch for
-// the examples' "seconds: 1.234" lines.
+/// \file
+/// Terminal feedback for training loops: a progress bar on stderr and a stopwatch for
+/// the examples' "seconds: 1.234" lines.
 //
 //   progress::Bar bar(num_iterations, "training");
 //   for (int i = 0; i < num_iterations; ++i) { ...; bar.update(i + 1, cost); }
@@ -10,14 +11,15 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <tapegrad/graph/export.hpp>
 
 namespace tapegrad::progress {
 
 /// Wall-clock time since construction or the last reset().
-class Stopwatch {
+class TAPEGRAD_API Stopwatch {
  public:
-  Stopwatch() : start_(clock::now()) {}
-  void reset() { start_ = clock::now(); }
+  Stopwatch() : start_(clock::now()) {}    ///< starts now
+  void reset() { start_ = clock::now(); }  ///< starts again now
   /// Seconds elapsed, with sub-microsecond resolution.
   double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
 
@@ -27,19 +29,20 @@ class Stopwatch {
 };
 
 /// A duration for people: "0:07", "12:34", "1:02:03"; "?" when not finite.
-std::string format_duration(double seconds);
+TAPEGRAD_API std::string format_duration(double seconds);
 
 /// "label [=====>    ] 120/1000  12% cost 0.693147 0:03<0:22" on one line.
 ///
 /// On a terminal it redraws in place (\r), at most every 100 ms, so calling update()
 /// every iteration costs a clock read. Elsewhere (a CI log, a pipe) it prints one line
 /// per 10% of progress instead of flooding the log.
-class Bar {
+class TAPEGRAD_API Bar {
  public:
+  /// How the bar is drawn.
   enum class Mode {
-    automatic,  // redraw on a terminal, lines otherwise
-    redraw,
-    lines,
+    automatic,  ///< redraw on a terminal, lines otherwise
+    redraw,     ///< one line redrawn in place (\r)
+    lines,      ///< a new line per 10% of progress
   };
 
   /// A bar for `total` iterations, drawn on `out`.

@@ -1,4 +1,4 @@
-#include "common/progress.hpp"
+#include <tapegrad/viz/progress.hpp>
 
 #include <fmt/format.h>
 #include <unistd.h>
