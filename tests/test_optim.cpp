@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE optim
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <functional>
@@ -172,8 +173,12 @@ BOOST_AUTO_TEST_CASE(adam_step_counter_advances_once_per_step_with_several_param
   // With the counter right, every element's step-t update is the same for g = 1:
   // p0 -= lr * 1 / (1 + eps) each step, so 4 steps move each weight by ~4 lr.
   check_close(ps[2].to_vector(), {4 - 0.04, 5 - 0.04, 6 - 0.04}, 1e-8, "p2");
-  for (const auto& [name, t] : opt.state())
-    if (name == "step") BOOST_TEST(t.item() == 4.0);
+  // The counter is saved with the state: it must be there, and say 4.
+  const NamedTensors state = opt.state();
+  const auto step =
+      std::find_if(state.begin(), state.end(), [](const auto& e) { return e.first == "step"; });
+  BOOST_TEST_REQUIRE((step != state.end()), "Adam's state() has no \"step\" entry");
+  BOOST_TEST(step->second.item() == 4.0);
 }
 
 BOOST_AUTO_TEST_CASE(parameter_without_grad_is_skipped) {
