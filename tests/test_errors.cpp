@@ -106,8 +106,15 @@ BOOST_AUTO_TEST_CASE(reshape_rejects_the_wrong_number_of_elements) {
   expect_error<ShapeError>([] { reshape(ones({3, 4}), {5, 2}); }, {"reshape", "[3, 4]", "[5, 2]"});
 }
 
-BOOST_AUTO_TEST_CASE(reshape_rejects_an_inferred_extent_that_does_not_divide) {
-  expect_error<ShapeError>([] { reshape(ones({3, 4}), {5, -1}); }, {"reshape", "[3, 4]", "[5, "});
+// Known library bug: reshape (ops/shape_ops.cpp) overwrites the -1 with 1 before it
+// formats the message, which then says "into [5, 1]". Remove expected_failures once fixed.
+BOOST_AUTO_TEST_CASE(reshape_rejects_an_inferred_extent_that_does_not_divide,
+                     *boost::unit_test::expected_failures(1)) {
+  expect_error<ShapeError>(
+      [] {
+        reshape(ones({3, 4}), {5, -1});
+      },
+      {"reshape: cannot reshape [3, 4] (12 elements) into [5, -1]"});
 }
 
 BOOST_AUTO_TEST_CASE(concat_rejects_shapes_that_differ_outside_the_axis) {
@@ -127,11 +134,15 @@ BOOST_AUTO_TEST_CASE(mean_rejects_an_empty_tensor) {
 }
 
 BOOST_AUTO_TEST_CASE(tensor_rejects_the_wrong_number_of_values) {
-  expect_error<ShapeError>([] { tensor({1, 2, 3, 4, 5}, {2, 3}); }, {"tensor", "5", "[2, 3]"});
+  expect_error<ShapeError>(
+      [] {
+        tensor({1, 2, 3, 4, 5}, {2, 3});
+      },
+      {"tensor: 5 values do not fill shape [2, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(creation_rejects_a_negative_extent) {
-  expect_error<ShapeError>([] { zeros({2, -1}); }, {"[2, -1]"});
+  expect_error<ShapeError>([] { zeros({2, -1}); }, {"negative extent in shape [2, -1]"});
 }
 
 BOOST_AUTO_TEST_CASE(item_rejects_a_tensor_of_several_elements) {
@@ -145,7 +156,7 @@ BOOST_AUTO_TEST_CASE(add_rejects_mixed_dtypes) {
       [] {
         add(ones({2, 3}, float32), ones({2, 3}, float64));
       },
-      {"add", "float32", "float64", "[2, 3]"});
+      {"add: ", "float32 [2, 3] and float64 [2, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(matmul_rejects_mixed_dtypes) {
@@ -166,12 +177,12 @@ BOOST_AUTO_TEST_CASE(concat_rejects_mixed_dtypes) {
 
 BOOST_AUTO_TEST_CASE(loss_rejects_mixed_dtypes) {
   expect_error<DtypeError>([] { mse_loss(ones({2}, float32), ones({2}, float64)); },
-                           {"mse_loss", "float32", "float64", "[2]"});
+                           {"mse_loss: ", "float32 [2] and float64 [2]"});
 }
 
 BOOST_AUTO_TEST_CASE(data_rejects_the_wrong_element_type) {
   expect_error<DtypeError>([] { ones({2}, float32).data<double>(); },
-                           {"data", "float32", "float64"});
+                           {"data: tensor is float32, not float64"});
 }
 
 // ---- indices and axes -------------------------------------------------------------------
@@ -201,7 +212,11 @@ BOOST_AUTO_TEST_CASE(index_select_rejects_an_index_out_of_range) {
 
 BOOST_AUTO_TEST_CASE(at_rejects_an_index_out_of_range) {
   expect_error<IndexError>([] { ones({3, 4}).at({1, 4}); }, {"at", "index 4", "[3, 4]"});
-  expect_error<IndexError>([] { ones({3, 4}).at({1}); }, {"at", "[3, 4]"});
+  expect_error<IndexError>(
+      [] {
+        ones({3, 4}).at({1});
+      },
+      {"at: 1 indices for a tensor of shape [3, 4]"});
 }
 
 BOOST_AUTO_TEST_CASE(sum_rejects_an_axis_out_of_range) {
@@ -300,7 +315,8 @@ BOOST_AUTO_TEST_CASE(binary_cross_entropy_with_logits_rejects_a_target_of_anothe
 // ---- values -------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(clamp_rejects_a_lower_bound_above_the_upper) {
-  expect_error<ValueError>([] { clamp(ones({2}), 1.0, -1.0); }, {"clamp", "1", "-1"});
+  expect_error<ValueError>([] { clamp(ones({2}), 1.0, -1.0); },
+                           {"clamp: lower bound 1 is above upper bound -1"});
 }
 
 BOOST_AUTO_TEST_CASE(randint_rejects_an_empty_range) {
