@@ -91,10 +91,10 @@ double float32_vs_float64(const Fn& f, const std::vector<Tensor>& inputs) {
 void check(const std::string& label, const Fn& f, const std::vector<Tensor>& inputs) {
   const std::string op = label.substr(0, label.find(' '));
   const std::string what = fmt::format("{} {}", label, tt::shapes_str(inputs));
-  const GradcheckResult r = gradcheck(f, inputs);
+  // passed means max_rel_error <= rtol, with finite and not all-zero gradients.
+  const GradcheckResult r = gradcheck(f, inputs, {.rtol = kGradcheckTolerance});
   fmt::print("gradcheck {}: max_rel_error {:.1e}\n", what, r.max_rel_error);
   BOOST_TEST(r.passed, what << ": " << r.message);
-  BOOST_TEST(r.max_rel_error <= kGradcheckTolerance, what << ": " << r.message);
 
   const double f32 = float32_vs_float64(f, inputs);
   fmt::print("gradcheck-f32 {}: max_rel_diff_vs_float64 {:.1e}\n", what, f32);
@@ -577,6 +577,9 @@ BOOST_AUTO_TEST_CASE(gradcheck_catches_rule_that_broadcasts_along_the_wrong_axis
   fmt::print("gradcheck negative-control bad_sum [3, 3]: max_rel_error {:.1e} (must fail)\n",
              r.max_rel_error);
   BOOST_TEST(!r.passed, r.message);
+  // Failed on the comparison (not on a NaN or a 0/0): g[j] where g[i] was due is off by
+  // order 1 (2.0 with this seed: two of the row gradients differ in sign).
+  BOOST_TEST(r.max_rel_error > 0.5, r.message);
 }
 
 BOOST_AUTO_TEST_CASE(gradcheck_reports_the_worst_element) {
