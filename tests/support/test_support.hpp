@@ -71,18 +71,22 @@ inline double kink_distance(const Tensor& x, const std::vector<double>& kinks, b
   return d;
 }
 
-/// Worst |a - b| / max(|a|, |b|, floor * s), with s the largest |b|: a relative error
-/// that judges elements far below the tensor's scale against that scale.
+/// Worst |a - b| / max(|a|, |b|, floor * s), with s the largest finite |b|: a relative
+/// error that judges elements far below the tensor's scale against that scale. Equal
+/// values count 0; a NaN, or an infinity against anything else, counts as infinitely
+/// far (never dropped by std::max); so do vectors of different lengths.
 inline double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b,
                            double floor = 1e-3) {
+  if (a.size() != b.size()) return INFINITY;
   double scale = 0;
-  for (double e : b) scale = std::max(scale, std::fabs(e));
+  for (double e : b)
+    if (std::isfinite(e)) scale = std::max(scale, std::fabs(e));
   double worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == b[i]) continue;
     const double denom = std::max({std::fabs(a[i]), std::fabs(b[i]), floor * scale});
-    const double err = std::fabs(a[i] - b[i]);
-    if (!(err == 0)) worst = std::max(worst, denom > 0 ? err / denom : INFINITY);
-    if (std::isnan(a[i]) != std::isnan(b[i])) worst = INFINITY;
+    const double rel = std::fabs(a[i] - b[i]) / denom;  // NaN for a NaN or for Inf / Inf
+    worst = std::max(worst, std::isfinite(rel) ? rel : INFINITY);
   }
   return worst;
 }
