@@ -90,10 +90,12 @@ const std::map<std::string, Reference>& references() {
 using Inputs = std::map<std::string, Tensor>;
 using Builder = std::function<Tensor(const Inputs&)>;
 
-// |a - b| / max(|a|, |b|), 0 when both are 0.
+// |a - b| / max(|a|, |b|), 0 when a == b; infinite when either is NaN or infinite and
+// they differ (torch's values are finite), so that std::max never drops a NaN.
 double rel_diff(double a, double b) {
-  const double d = std::fabs(a - b);
-  return d == 0 ? 0 : d / std::max(std::fabs(a), std::fabs(b));
+  if (a == b) return 0;
+  const double r = std::fabs(a - b) / std::max(std::fabs(a), std::fabs(b));
+  return std::isfinite(r) ? r : INFINITY;
 }
 
 // Rebuilds case `name` with tapegrad, backpropagates, and compares with torch.
