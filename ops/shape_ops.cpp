@@ -1,6 +1,9 @@
 #include <tapegrad/ops/shape_ops.hpp>
 
 #include <algorithm>
+#include <range/v3/algorithm/count.hpp>
+#include <range/v3/algorithm/find.hpp>
+#include <range/v3/view/filter.hpp>
 #include <cstring>
 
 #include <tapegrad/graph/autograd.hpp>
@@ -25,17 +28,19 @@ std::int64_t wrap(std::int64_t i, std::int64_t n) { return i < 0 ? i + n : i; }
 
 Tensor reshape(const Tensor& x, Shape shape) {
   kernels::check_defined("reshape", x);
-  const auto inferred = std::count(shape.begin(), shape.end(), -1);
+  const auto inferred = ranges::count(shape, -1);
   if (inferred > 1)
     throw ShapeError(fmt::format("reshape: more than one -1 in {}", shape_str(shape)));
   if (inferred == 1) {
-    auto it = std::find(shape.begin(), shape.end(), -1);
-    *it = 1;
-    const std::int64_t rest = numel(shape);
+    // The -1 takes what the other extents leave: numel / (product of the others).
+    const Shape given = shape;
+    auto known = given | ranges::views::filter([](std::int64_t e) { return e != -1; });
+    const Shape others(known.begin(), known.end());
+    const std::int64_t rest = numel(others);
     if (rest == 0 || x.numel() % rest != 0)
       throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) into {}",
-                                   shape_str(x.shape()), x.numel(), shape_str(shape)));
-    *it = x.numel() / rest;
+                                   shape_str(x.shape()), x.numel(), shape_str(given)));
+    *ranges::find(shape, -1) = x.numel() / rest;
   }
   check_shape("reshape", shape);
   if (numel(shape) != x.numel())

@@ -21,7 +21,10 @@ case "$mode" in
       || { cat "$work/install.log"; exit 1; }
     for f in include/tapegrad/tapegrad.hpp include/tapegrad/version.hpp \
              include/tapegrad/graph/tensor.hpp include/tapegrad/graph/export.hpp \
-             include/tapegrad/ops/linalg.hpp; do
+             include/tapegrad/ops/linalg.hpp include/tapegrad/nn/sequential.hpp \
+             include/tapegrad/data/idx.hpp include/tapegrad/data/batches.hpp \
+             include/tapegrad/io/checkpoint.hpp include/tapegrad/viz/plot.hpp \
+             include/tapegrad/viz/progress.hpp; do
       [ -f "$work/prefix/$f" ] || { echo "run.sh: not installed: $f" >&2; exit 1; }
     done
     # lib/ or lib/<multiarch>/, depending on the prefix the build was configured with.
@@ -47,4 +50,4 @@ esac
 
 cmake --build "$work/build" -j "${CONSUMER_JOBS:-2}" >"$work/build.log" 2>&1 \
   || { cat "$work/build.log"; exit 1; }
-TAPEGRAD_NUM_THREADS=1 "$work/build/app"
+TAPEGRAD_NUM_THREADS=1 "$work/build/app" "${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" "$work"
