@@ -1,8 +1,15 @@
 # The two commands of the quick start:
 #   make demo   installs what is missing, builds, trains the main example
-#   make test   installs what is missing, builds, runs every test; then builds again
-#               in $(SANITIZE_BUILD) with ASan + UBSan and runs every test there
+#   make test   installs what is missing, then fails on the first of: a source file
+#               clang-format would change; a build warning (-Werror on every target);
+#               a failing test; the same tests built with ASan + UBSan ($(SANITIZE_BUILD));
+#               an include against the rooms' order (scripts/check-layout.sh);
+#               the thread-pool suites built with ThreadSanitizer ($(TSAN_BUILD)); a
+#               Doxygen warning (make docs); a clang-tidy finding (make tidy)
 # and:
+#   make format installs clang-format if missing, formats every source file in place
+#   make tidy   installs clang-tidy if missing, runs it (.clang-tidy) over the library,
+#               examples, benchmarks and fuzz drivers; any finding fails
 #   make docs   installs Doxygen if missing, writes the API reference to
 #               $(BUILD)/docs/html, fails on any warning (an undocumented symbol)
 #   make fuzz   installs clang + libFuzzer if missing, builds fuzz/ in $(FUZZ_BUILD) and
@@ -11,28 +18,41 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SANITIZE_BUILD ?= $(BUILD)-asan
+TSAN_BUILD ?= $(BUILD)-tsan
+# The suites that drive the thread pool, and two training threads at once.
+TSAN_TESTS ?= test_threads test_determinism test_engine test_optim test_layers test_data
+# Every C++ file of the project, for clang-format; the library's and the programs' for clang-tidy.
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+TIDY_SOURCES = $(shell git ls-files 'graph/*.cpp' 'ops/*.cpp' 'nn/*.cpp' 'optim/*.cpp' \
+  'data/*.cpp' 'io/*.cpp' 'viz/*.cpp' 'examples/*.cpp' 'bench/*.cpp' 'fuzz/*.cpp')
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= fuzz_idx fuzz_csv fuzz_serialize
 
-.PHONY: all setup setup-docs setup-fuzz configure build test test-sanitize demo bench docs fuzz clean
+.PHONY: all setup setup-docs setup-fuzz configure build test test-sanitize test-tsan demo bench \
+  docs fuzz format format-check check-layout tidy clean
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
 
+# Also links compile_commands.json at the root, where editors (clangd) look for it.
 configure: setup
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: format-check check-layout build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@echo "Gradient checks (float64, central differences; worst relative error per op):"
 	@grep -h '^gradcheck worst' $(BUILD)/Testing/Temporary/LastTest.log | sed 's/^/  /'
 	$(MAKE) --no-print-directory test-sanitize
+	$(MAKE) --no-print-directory test-tsan
+	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory tidy
 
 # Every test again, built with -DTAPEGRAD_SANITIZE=ON: any ASan, LSan or UBSan report
 # fails. consumer_install is left out: it installs the (instrumented, static) library and
@@ -46,6 +66,35 @@ test-sanitize: setup
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -E '^consumer_install$$'
+
+# The suites of TSAN_TESTS built with -DTAPEGRAD_TSAN=ON: any data race fails.
+# OpenBLAS is not instrumented, but it runs on one thread inside tapegrad's pool.
+test-tsan: setup
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_TSAN=ON \
+	  -DTAPEGRAD_BUILD_BENCH=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_INSTALL=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) \
+	  -R '^($(subst $(eval) ,|,$(patsubst test_%,%,$(TSAN_TESTS)))|threads_env_[12])$$'
+
+# The include rule of the house: rooms include only downward (scripts/check-layout.sh).
+check-layout:
+	@bash scripts/check-layout.sh
+
+format: setup
+	clang-format -i $(SOURCES)
+
+format-check: setup
+	@clang-format --dry-run --Werror $(SOURCES) \
+	  || { echo "format-check: run 'make format' to fix the files above" >&2; exit 1; }
+	@echo "format-check: $(words $(SOURCES)) files formatted"
+
+tidy: configure
+	@echo "tidy: clang-tidy over $(words $(TIDY_SOURCES)) files"
+	@bash -o pipefail -c "printf '%s\n' $(TIDY_SOURCES) \
+	  | xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD) --quiet 2>&1 \
+	  | { grep -v '^[0-9]* warnings\? generated\.$$' || true; }"
+	@echo "tidy: no findings"
 
 demo: build
 	@if [ -x $(BUILD)/examples/mlp ]; then $(BUILD)/examples/mlp; \
@@ -74,4 +123,4 @@ fuzz: setup setup-fuzz
 	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(TSAN_BUILD)

@@ -1,11 +1,11 @@
 #pragma once
 // What every benchmark shares: a clock, medians, and the `name: value unit` lines.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace bench {
 

@@ -5,7 +5,6 @@
 // weights), so its cost curve can be checked: 0.645359 at iteration 0, ~0.027 at 2499.
 // Usage: deepnet [iterations=2500] [reps=1]
 #include <cstdlib>
-
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
@@ -34,8 +33,10 @@ int main(int argc, char** argv) {
   for (std::int64_t j = 0; j < m; ++j) y[j] = bright[j] > 0.5 ? 1.0 : 0.0;
   const tg::Tensor X = tg::tensor(x, {layers[0], m}), Y = tg::tensor(y, {1, m});
 
-  fmt::print("# deepnet: layers [12288, 20, 7, 5, 1], m {}, {} iterations, lr {}, float32, "
-             "OpenBLAS threads {}\n", m, iterations, lr, tg::num_threads());
+  fmt::print(
+      "# deepnet: layers [12288, 20, 7, 5, 1], m {}, {} iterations, lr {}, float32, "
+      "OpenBLAS threads {}\n",
+      m, iterations, lr, tg::num_threads());
   std::vector<double> times;
   double cost0 = 0, cost_last = 0, accuracy = 0;
   for (int r = 0; r < reps; ++r) {
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
     std::vector<tg::Tensor> W, b;
     for (std::size_t l = 1; l < layers.size(); ++l) {
       std::vector<double> w(layers[l] * layers[l - 1]);
-      for (auto& v : w) v = init_rng.standard_normal() / std::sqrt(static_cast<double>(layers[l - 1]));
+      for (auto& v : w)
+        v = init_rng.standard_normal() / std::sqrt(static_cast<double>(layers[l - 1]));
       W.push_back(tg::tensor(w, {layers[l], layers[l - 1]}).requires_grad_());
       b.push_back(tg::zeros({layers[l], 1}).requires_grad_());
     }
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
     accuracy = tg::mean(tg::equal(forward() > 0.0, Y)).item() * 100;
   }
   bench::line("tapegrad_deepnet_float32_time", bench::median(times), "s");
-  bench::line("tapegrad_deepnet_float32_ms_per_iter", bench::median(times) / iterations * 1e3, "ms");
+  bench::line("tapegrad_deepnet_float32_ms_per_iter", bench::median(times) / iterations * 1e3,
+              "ms");
   fmt::print("tapegrad_deepnet_float32_cost_iter0: {:.6f}\n", cost0);
   fmt::print("tapegrad_deepnet_float32_cost_final: {:.6f} (iter {})\n", cost_last, iterations - 1);
   fmt::print("tapegrad_deepnet_float32_train_accuracy: {:.2f} %\n", accuracy);

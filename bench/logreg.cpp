@@ -4,12 +4,10 @@
 // ../shared/peers/logreg_numpy.py and logreg_torch.py; the timed region is the loop.
 // Usage: logreg [iterations=2000] [reps=1]
 #include <cstdlib>
-
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench_util.hpp"
-#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 
@@ -17,12 +15,15 @@ int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 1;
   const double lr = 0.005;
-  const auto train = tg::data::binary_subset(tg::data::load_fashion_mnist(tg::data::kFashionMnistDir, "train"), 7, 9);
-  const auto test = tg::data::binary_subset(tg::data::load_fashion_mnist(tg::data::kFashionMnistDir, "t10k"), 7, 9);
+  const auto train = tg::data::binary_subset(
+      tg::data::load_fashion_mnist(tg::data::kFashionMnistDir, "train"), 7, 9);
+  const auto test = tg::data::binary_subset(
+      tg::data::load_fashion_mnist(tg::data::kFashionMnistDir, "t10k"), 7, 9);
   const tg::Tensor& X = train.X;
   const tg::Tensor& Y = train.Y;
-  fmt::print("# logreg: X {} float32, classes 7 (y=0) vs 9 (y=1), {} iterations, lr {}, threads {}\n",
-             tg::shape_str(X.shape()), iterations, lr, tg::num_threads());
+  fmt::print(
+      "# logreg: X {} float32, classes 7 (y=0) vs 9 (y=1), {} iterations, lr {}, threads {}\n",
+      tg::shape_str(X.shape()), iterations, lr, tg::num_threads());
 
   std::vector<double> times;
   double cost_first = 0, cost_last = 0, train_acc = 0, test_acc = 0;

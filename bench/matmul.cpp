@@ -5,7 +5,6 @@
 #include <cblas.h>
 
 #include <cstdlib>
-
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
@@ -15,8 +14,10 @@ namespace tg = tapegrad;
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 7;
-  fmt::print("# matmul: square float32, forward + backward (3 products) vs 3 bare cblas_sgemm, "
-             "median of {} reps, threads {}\n", reps, tg::num_threads());
+  fmt::print(
+      "# matmul: square float32, forward + backward (3 products) vs 3 bare cblas_sgemm, "
+      "median of {} reps, threads {}\n",
+      reps, tg::num_threads());
   for (const std::int64_t n : {256, 1024, 2048}) {
     tg::manual_seed(0);
     const tg::Tensor A = tg::randn({n, n}).requires_grad_(), B = tg::randn({n, n}).requires_grad_();
@@ -36,9 +37,12 @@ int main(int argc, char** argv) {
       openblas_set_num_threads(tg::num_threads());
       double t0 = bench::now();
       for (int k = 0; k < inner; ++k) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c.data(), n);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, g, n, b, n, 0, ga.data(), n);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1, a, n, g, n, 0, gb.data(), n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c.data(),
+                    n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, g, n, b, n, 0, ga.data(),
+                    n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1, a, n, g, n, 0, gb.data(),
+                    n);
       }
       const double t_bare = (bench::now() - t0) / inner;
       openblas_set_num_threads(1);
@@ -55,7 +59,8 @@ int main(int argc, char** argv) {
       bare.push_back(t_bare);
       ours.push_back(t_ours);
     }
-    const double gf_bare = flops / bench::median(bare) / 1e9, gf_ours = flops / bench::median(ours) / 1e9;
+    const double gf_bare = flops / bench::median(bare) / 1e9,
+                 gf_ours = flops / bench::median(ours) / 1e9;
     bench::line(fmt::format("sgemm_fwd_bwd_{}_gflops", n), gf_bare, "GFLOP/s");
     bench::line(fmt::format("tapegrad_matmul_fwd_bwd_{}_gflops", n), gf_ours, "GFLOP/s");
     bench::line(fmt::format("tapegrad_matmul_fwd_bwd_{}_ratio", n), gf_ours / gf_bare, "x");

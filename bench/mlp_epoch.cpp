@@ -8,12 +8,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <numeric>
-
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include "bench_util.hpp"
-#include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
 
@@ -83,8 +81,9 @@ int main(int argc, char** argv) {
   const int epochs = argc > 2 ? std::atoi(argv[2]) : 5;
   const double lr = 0.1;
   const ByteImages train = load("train"), test = load("t10k");
-  fmt::print("# mlp_epoch: 784-256-128-10 relu, SGD lr {}, batch {}, {} epochs, float32, threads {}\n",
-             lr, batch_size, epochs, tg::num_threads());
+  fmt::print(
+      "# mlp_epoch: 784-256-128-10 relu, SGD lr {}, batch {}, {} epochs, float32, threads {}\n", lr,
+      batch_size, epochs, tg::num_threads());
 
   // nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for W and b.
   tg::manual_seed(0);
@@ -123,7 +122,8 @@ int main(int argc, char** argv) {
       if (i + batch_size >= train.m) last_loss = loss.item();
     }
     times.push_back(bench::now() - t0);
-    fmt::print("epoch{}_time: {:.3f} s (last_batch_loss {:.4f})\n", epoch + 1, times.back(), last_loss);
+    fmt::print("epoch{}_time: {:.3f} s (last_batch_loss {:.4f})\n", epoch + 1, times.back(),
+               last_loss);
   }
 
   tg::NoGradGuard no_grad;

@@ -3,7 +3,6 @@
 // The same work as ../shared/peers/torch_overhead.py and libtorch_overhead.cpp.
 // Usage: overhead [n=10000] [size=4] [reps=21]
 #include <cstdlib>
-
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
 
@@ -14,9 +13,14 @@ namespace tg = tapegrad;
 static tg::Tensor chain(tg::Tensor y, const tg::Tensor& c_add, const tg::Tensor& c_mul, int n) {
   for (int i = 0; i < n; ++i) {
     switch (i % 3) {
-      case 0: y = y + c_add; break;
-      case 1: y = y * c_mul; break;
-      default: y = tg::tanh(y);
+      case 0:
+        y = y + c_add;
+        break;
+      case 1:
+        y = y * c_mul;
+        break;
+      default:
+        y = tg::tanh(y);
     }
   }
   return y;
@@ -26,8 +30,10 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int s = argc > 2 ? std::atoi(argv[2]) : 4;
   const int reps = argc > 3 ? std::atoi(argv[3]) : 21;
-  fmt::print("# overhead: chain of {} ops (add, mul, tanh) on {}x{} float32, {} reps + 1 warm-up"
-             "\n", n, s, s, reps);
+  fmt::print(
+      "# overhead: chain of {} ops (add, mul, tanh) on {}x{} float32, {} reps + 1 warm-up"
+      "\n",
+      n, s, s, reps);
   const tg::Tensor c_add = tg::full({s, s}, 0.01), c_mul = tg::full({s, s}, 0.99);
   std::vector<double> fwd, bwd, nograd;
   double check = 0;
@@ -55,6 +61,7 @@ int main(int argc, char** argv) {
   const double per_op = 1e6 / n;
   bench::line(fmt::format("tapegrad_fwd_s{}_median", s), bench::median(fwd) * per_op, "us/op");
   bench::line(fmt::format("tapegrad_bwd_s{}_median", s), bench::median(bwd) * per_op, "us/op");
-  bench::line(fmt::format("tapegrad_fwd_nograd_s{}_median", s), bench::median(nograd) * per_op, "us/op");
+  bench::line(fmt::format("tapegrad_fwd_nograd_s{}_median", s), bench::median(nograd) * per_op,
+              "us/op");
   fmt::print("tapegrad_grad_check_s{}: {:.9g} sum(dloss/dx)\n", s, check);
 }

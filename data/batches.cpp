@@ -1,9 +1,8 @@
-#include <tapegrad/data/batches.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <numeric>
+#include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/transforms.hpp>
 
 namespace tapegrad::data {

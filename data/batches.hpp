@@ -61,7 +61,7 @@ class TAPEGRAD_API MiniBatches {
     const MiniBatches* owner_ = nullptr;
     std::int64_t i_ = 0;
   };
-  iterator begin() const { return {this, 0}; }       ///< the first batch
+  iterator begin() const { return {this, 0}; }     ///< the first batch
   iterator end() const { return {this, size()}; }  ///< past the last batch
 
  private:

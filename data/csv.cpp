@@ -1,5 +1,3 @@
-#include <tapegrad/data/csv.hpp>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <tapegrad/data/csv.hpp>
 
 namespace tapegrad::data {
 
@@ -38,7 +37,7 @@ std::vector<std::string_view> split_cells(std::string_view line) {
 /// A finite number filling the whole cell, or nothing.
 std::optional<double> parse_number(std::string_view cell) {
   if (!cell.empty() && cell.front() == '+') {
-    cell.remove_prefix(1);  // from_chars rejects '+'
+    cell.remove_prefix(1);                                          // from_chars rejects '+'
     if (!cell.empty() && cell.front() == '-') return std::nullopt;  // but "+-5" is no number
   }
   double value = 0;

@@ -1,8 +1,7 @@
-#include <tapegrad/data/dataset.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/transforms.hpp>
 
 namespace tapegrad::data {

@@ -1,5 +1,3 @@
-#include <tapegrad/data/idx.hpp>
-
 #include <fmt/format.h>
 #include <zlib.h>
 
@@ -7,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/idx.hpp>
 
 namespace tapegrad::data {
 
@@ -127,12 +126,12 @@ IdxFile read_idx(const fs::path& file, int ndims, std::optional<std::int64_t> li
                 fmt::format("expected {} bytes of IDX dimensions", header.size()));
   std::int64_t item_size = 1;
   for (int d = 0; d < ndims; ++d) {
-    const std::int64_t extent = big_endian(&header[static_cast<std::size_t>(4 * d)]);
+    const std::int64_t extent = big_endian(&header[4 * static_cast<std::size_t>(d)]);
     if (d > 0) {
       // An item of zero or of more than 16 M bytes is a corrupt header, not an image.
       if (extent == 0 || item_size * extent > (std::int64_t{1} << 24))
         throw IoError(fmt::format("{}: implausible dimension {} = {} at byte {}", in.name(), d,
-                                  extent, kIdxHeaderByte + 4 * d));
+                                  extent, kIdxHeaderByte + 4 * std::int64_t{d}));
       item_size *= extent;
     }
     idx.dims.push_back(extent);
@@ -188,7 +187,6 @@ fs::path gz_or_plain(const fs::path& dir, const std::string& name) {
   if (!fs::exists(gz) && fs::exists(dir / name)) return dir / name;
   return gz;
 }
-
 
 }  // namespace
 

@@ -47,7 +47,7 @@ TAPEGRAD_API std::vector<int> read_idx_labels(const std::filesystem::path& file,
                                               int num_classes = 10);
 
 /// `split` "train" or "t10k" of Fashion-MNIST in `dir` -> X (784, m), Y (1, m), labels.
-/// Reads <split>-images-idx3-ubyte.gz (or the unpacked file if there is no .gz);
+/// Reads `<split>-images-idx3-ubyte.gz` (or the unpacked file if there is no .gz);
 /// throws IoError if image and label counts differ.
 TAPEGRAD_API Dataset load_fashion_mnist(const std::filesystem::path& dir, std::string_view split,
                                         std::optional<std::int64_t> limit = std::nullopt);

@@ -1,8 +1,7 @@
-#include <tapegrad/data/transforms.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tapegrad/data/transforms.hpp>
 #include <tapegrad/graph/threads.hpp>
 
 namespace tapegrad::data {
@@ -15,7 +14,6 @@ void transpose_into(const T* in, T* out, std::int64_t m, std::int64_t k) {
   for (std::int64_t i = 0; i < m; ++i)
     for (std::int64_t p = 0; p < k; ++p) out[p * m + i] = in[i * k + p];
 }
-
 
 }  // namespace
 

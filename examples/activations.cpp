@@ -17,8 +17,6 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

@@ -26,9 +26,6 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 
@@ -124,7 +121,7 @@ Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool 
 Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settings& s, bool train) {
   // ReLU on the hidden layers, sigmoid on the output; He weights on every layer.
   std::vector<nn::AnyModule> activations(s.layers_dims.size() - 2, nn::ReLU());
-  activations.push_back(nn::Sigmoid());
+  activations.emplace_back(nn::Sigmoid());
   nn::MLP model(s.layers_dims, activations, {.weight_init = init::Init::he_normal});
   optim::SGD optimizer(model.parameters(), s.learning_rate);
 

@@ -17,9 +17,6 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

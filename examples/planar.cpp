@@ -18,8 +18,6 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 
@@ -34,7 +32,7 @@ struct Planar {
 Planar load_planar_dataset(std::int64_t m, Generator& gen) {
   const std::int64_t N = m / 2;
   const double a = 4;  // maximum ray of the flower
-  std::vector<double> X(static_cast<std::size_t>(2 * 2 * N)), Y(static_cast<std::size_t>(2 * N));
+  std::vector<double> X(static_cast<std::size_t>(4 * N)), Y(static_cast<std::size_t>(2 * N));
   for (int j = 0; j < 2; ++j) {
     std::vector<double> t(N), r(N);
     for (std::int64_t i = 0; i < N; ++i)  // theta

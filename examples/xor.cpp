@@ -16,8 +16,6 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 
 using namespace tapegrad;
 

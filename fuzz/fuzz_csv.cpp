@@ -3,8 +3,8 @@
 // Only IoError is an accepted failure; anything else is a finding.
 #include <cstddef>
 #include <cstdint>
-
 #include <tapegrad/tapegrad.hpp>
+
 #include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -106,7 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // the other loaders decode the same way: nothing more to learn
   }
 
-  const auto& file = scratch.write(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  const auto& file =
+      scratch.write(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   Tensor W = zeros({2, 3}, float32).requires_grad_();
   Tensor b = zeros({2, 1}, float64).requires_grad_();
   const NamedTensors params = {{"W", W}, {"b", b}};

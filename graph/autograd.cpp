@@ -1,12 +1,10 @@
-#include <tapegrad/graph/autograd.hpp>
-#include <tapegrad/graph/object_pool.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <queue>
-
 #include <tapegrad/graph/anomaly.hpp>
+#include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/graph/object_pool.hpp>
 
 namespace tapegrad {
 namespace {
@@ -84,7 +82,8 @@ Tensor record(const char* name, Tensor result, std::span<const Tensor* const> in
   if (detect_anomaly()) detail::check_forward(name, result, inputs);
   if (!should_record(inputs)) return result;
   if (inputs.size() > 32)
-    throw ValueError(fmt::format("{}: an op records at most 32 inputs, got {}", name, inputs.size()));
+    throw ValueError(
+        fmt::format("{}: an op records at most 32 inputs, got {}", name, inputs.size()));
   auto node = detail::make_pooled<Node>();
   node_count.fetch_add(1, std::memory_order_relaxed);
   node->name = name;
@@ -162,8 +161,8 @@ void Tensor::zero_grad() {
 
 void Tensor::retain_grad() {
   if (!requires_grad())
-    throw GraphError(fmt::format("retain_grad: tensor of shape {} does not require grad",
-                                 shape_str(shape())));
+    throw GraphError(
+        fmt::format("retain_grad: tensor of shape {} does not require grad", shape_str(shape())));
   meta_of(*this).retains_grad = true;
 }
 
@@ -178,9 +177,9 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
   Tensor seed = grad_in;
   if (!seed.defined()) {
     if (numel() != 1)
-      throw GraphError(fmt::format(
-          "backward: output of shape {} is not a scalar; pass a gradient of that shape",
-          shape_str(shape())));
+      throw GraphError(
+          fmt::format("backward: output of shape {} is not a scalar; pass a gradient of that shape",
+                      shape_str(shape())));
     seed = ones(shape(), dtype());
   } else {
     kernels::check_same_dtype("backward", *this, seed);
@@ -238,7 +237,8 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
       const auto& in = node.inputs[i];
       if (!in) continue;
       if (i >= grads.size() || !grads[i].defined())
-        throw GraphError(fmt::format("backward: '{}' gave no gradient for its input {}", node.name, i));
+        throw GraphError(
+            fmt::format("backward: '{}' gave no gradient for its input {}", node.name, i));
       Tensor gi = std::move(grads[i]);
       if (gi.shape() != in->shape) gi = sum_to(gi, in->shape, node.name);
       if (gi.dtype() != in->dtype)
@@ -252,8 +252,11 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
         ready.push(in.get());
       } else {
         // A second consumer: sum in place only into a buffer nobody else holds.
-        if (sole_owner(in->pending)) in->pending.add_(gi);
-        else in->pending = kernels::map_same_shape(in->pending, gi, [](auto a, auto b) { return a + b; });
+        if (sole_owner(in->pending))
+          in->pending.add_(gi);
+        else
+          in->pending =
+              kernels::map_same_shape(in->pending, gi, [](auto a, auto b) { return a + b; });
       }
     }
   }

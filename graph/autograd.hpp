@@ -10,12 +10,11 @@
 #include <initializer_list>
 #include <memory>
 #include <span>
-#include <vector>
-
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/inline_function.hpp>
 #include <tapegrad/graph/object_pool.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <vector>
 
 namespace tapegrad {
 
@@ -23,9 +22,9 @@ struct Node;
 
 /// Autograd state of one tensor.
 struct AutogradMeta {
-  bool requires_grad = false;  ///< a parameter, or computed from one
-  bool retains_grad = false;   ///< keep `grad` of a non-leaf (Tensor::retain_grad)
-  Shape shape;  ///< the tensor's shape: gradients are reduced to it (sum_to)
+  bool requires_grad = false;     ///< a parameter, or computed from one
+  bool retains_grad = false;      ///< keep `grad` of a non-leaf (Tensor::retain_grad)
+  Shape shape;                    ///< the tensor's shape: gradients are reduced to it (sum_to)
   Dtype dtype = Dtype::float32;   ///< the tensor's dtype: gradients have it too
   std::shared_ptr<Node> grad_fn;  ///< null for a leaf
   Tensor grad;                    ///< accumulated gradient of a leaf (or retained)
@@ -57,9 +56,9 @@ struct TAPEGRAD_API Node {
   /// Autograd state of each input, null where the input needs no grad.
   std::vector<std::shared_ptr<AutogradMeta>, detail::PoolAllocator<std::shared_ptr<AutogradMeta>>>
       inputs;
-  BackwardFn backward;  ///< empty once released
+  BackwardFn backward;    ///< empty once released
   bool released = false;  ///< true once backward ran without retain_graph
-  ~Node();  ///< frees the subgraph iteratively (no recursion, any depth)
+  ~Node();                ///< frees the subgraph iteratively (no recursion, any depth)
 };
 
 /// True when ops record (thread-local; on by default).
@@ -101,8 +100,8 @@ inline bool should_record(std::initializer_list<const Tensor*> inputs) {
 /// Records `result` as the output of op `name` on `inputs`, with its backward rule.
 /// Does nothing (and returns `result` as it is) unless should_record(inputs).
 /// The rule must capture only what it needs, and tensors it saves as detach()ed data.
-TAPEGRAD_API Tensor record(const char* name, Tensor result,
-                           std::span<const Tensor* const> inputs, BackwardFn backward);
+TAPEGRAD_API Tensor record(const char* name, Tensor result, std::span<const Tensor* const> inputs,
+                           BackwardFn backward);
 /// record() for a braced list of inputs: record("mul", out, {&a, &b}, rule).
 inline Tensor record(const char* name, Tensor result, std::initializer_list<const Tensor*> inputs,
                      BackwardFn backward) {

@@ -3,7 +3,6 @@
 /// Element types. Every op takes both; float32 is for speed, float64 for checks.
 #include <cstddef>
 #include <string_view>
-
 #include <tapegrad/graph/error.hpp>
 
 namespace tapegrad {
@@ -31,10 +30,14 @@ template <class T>
 constexpr Dtype dtype_of();
 /// float -> Dtype::float32.
 template <>
-constexpr Dtype dtype_of<float>() { return Dtype::float32; }
+constexpr Dtype dtype_of<float>() {
+  return Dtype::float32;
+}
 /// double -> Dtype::float64.
 template <>
-constexpr Dtype dtype_of<double>() { return Dtype::float64; }
+constexpr Dtype dtype_of<double>() {
+  return Dtype::float64;
+}
 
 /// Calls f(T{}) with T the C++ type of `d`: the one place a dtype becomes a type.
 template <class F>

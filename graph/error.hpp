@@ -4,7 +4,6 @@
 /// offsets involved, e.g. "matmul: inner dimensions differ: [3, 4] x [5, 2]".
 #include <stdexcept>
 #include <string>
-
 #include <tapegrad/graph/export.hpp>
 
 namespace tapegrad {

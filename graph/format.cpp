@@ -1,9 +1,7 @@
-#include <tapegrad/graph/format.hpp>
-
 #include <algorithm>
 #include <cmath>
-
 #include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/format.hpp>
 
 namespace tapegrad {
 namespace {
@@ -62,11 +60,15 @@ struct Printer {
     for (std::size_t k = 0; k < idx.size(); ++k) {
       if (k > 0) {
         out += ',';
-        if (last_axis) out += ' ';
-        else out += std::string(shape.size() - axis - 1, '\n') + std::string(indent + 1, ' ');
+        if (last_axis)
+          out += ' ';
+        else
+          out += std::string(shape.size() - axis - 1, '\n') + std::string(indent + 1, ' ');
       }
-      if (idx[k] < 0) out += "...";
-      else print(axis + 1, offset + idx[k] * strides[axis], indent + 1);
+      if (idx[k] < 0)
+        out += "...";
+      else
+        print(axis + 1, offset + idx[k] * strides[axis], indent + 1);
     }
     out += ']';
   }

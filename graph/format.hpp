@@ -2,11 +2,10 @@
 /// \file
 /// Printing tensors the way numpy does: nested brackets, aligned columns, long axes
 /// summarised with "...", then dtype and shape.
-#include <ostream>
-#include <string>
-
 #include <fmt/format.h>
 
+#include <ostream>
+#include <string>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 

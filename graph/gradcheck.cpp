@@ -1,9 +1,7 @@
-#include <tapegrad/graph/gradcheck.hpp>
-
 #include <algorithm>
 #include <cmath>
-
 #include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/gradcheck.hpp>
 #include <tapegrad/graph/random.hpp>
 
 namespace tapegrad {
@@ -84,8 +82,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   } else if (!finite) {
     r.message = "gradcheck: a gradient is NaN or infinite";
   } else if (scale == 0) {
-    r.message = "gradcheck: every analytic and numeric gradient is 0, so the relative error is "
-                "0/0 and proves nothing; pick inputs where the output depends on them";
+    r.message =
+        "gradcheck: every analytic and numeric gradient is 0, so the relative error is "
+        "0/0 and proves nothing; pick inputs where the output depends on them";
   } else {
     r.passed = r.max_rel_error <= options.rtol;
     r.message = fmt::format(

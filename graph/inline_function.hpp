@@ -24,9 +24,9 @@ class InlineFunction<R(Args...), Size> {
 
   /// Wraps any callable invocable as R(Args...).
   template <class F>
-    requires(!std::is_same_v<std::decay_t<F>, InlineFunction> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-  InlineFunction(F&& f) {  // NOLINT: implicit, so lambdas convert as to std::function
+  requires(!std::is_same_v<std::decay_t<F>, InlineFunction> &&
+           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+      InlineFunction(F&& f) {  // NOLINT: implicit, so lambdas convert as to std::function
     using D = std::decay_t<F>;
     if constexpr (fits<D>()) {
       ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));

@@ -16,9 +16,12 @@ void check_defined(const char* op, const Tensor& t) {
 AxisSplit split_at(const Shape& shape, int axis) {
   AxisSplit s;
   for (int i = 0; i < static_cast<int>(shape.size()); ++i) {
-    if (i < axis) s.outer *= shape[i];
-    else if (i == axis) s.n = shape[i];
-    else s.inner *= shape[i];
+    if (i < axis)
+      s.outer *= shape[i];
+    else if (i == axis)
+      s.n = shape[i];
+    else
+      s.inner *= shape[i];
   }
   return s;
 }
@@ -59,7 +62,8 @@ Tensor sum_axis_keepdim(const Tensor& x, int axis) {
     }
     // Split over the kept elements (outer x inner), so that each output element is
     // summed by one thread in one order: the result does not depend on the threads.
-    parallel_for(s.outer * s.inner, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(s.n, 1)),
+    parallel_for(s.outer * s.inner,
+                 std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(s.n, 1)),
                  [&](std::int64_t e0, std::int64_t e1) {
                    for (std::int64_t o = e0 / s.inner; o * s.inner < e1; ++o) {
                      const std::int64_t i0 = std::max(e0, o * s.inner) - o * s.inner;

@@ -4,11 +4,10 @@
 /// per call; the loops themselves are plain contiguous loops the compiler vectorizes.
 #include <algorithm>
 #include <cstdint>
-#include <vector>
-
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/graph/threads.hpp>
+#include <vector>
 
 namespace tapegrad::kernels {
 
@@ -161,7 +160,8 @@ double sum_terms(std::int64_t n, F term) {
   const std::int64_t blocks = (n + kBlock - 1) / kBlock;
   auto block_sum = [&](std::int64_t b) {
     double s = 0;
-    for (std::int64_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i) s += term(i);
+    for (std::int64_t i = b * kBlock, end = std::min(n, (b + 1) * kBlock); i < end; ++i)
+      s += term(i);
     return s;
   };
   if (blocks <= 1) return blocks == 1 ? block_sum(0) : 0.0;

@@ -1,6 +1,5 @@
-#include <tapegrad/graph/object_pool.hpp>
-
 #include <array>
+#include <tapegrad/graph/object_pool.hpp>
 #include <vector>
 
 namespace tapegrad::detail {

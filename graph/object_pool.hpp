@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <memory>
 #include <new>
-
 #include <tapegrad/graph/export.hpp>
 
 namespace tapegrad::detail {
@@ -31,11 +30,15 @@ struct PoolAllocator {
   }
   void deallocate(T* p, std::size_t n) noexcept {
     const std::size_t bytes = n * sizeof(T);
-    if (bytes > kMaxPooledBytes || alignof(T) > alignof(std::max_align_t)) ::operator delete(p);
-    else pooled_deallocate(p, bytes);
+    if (bytes > kMaxPooledBytes || alignof(T) > alignof(std::max_align_t))
+      ::operator delete(p);
+    else
+      pooled_deallocate(p, bytes);
   }
   template <class U>
-  bool operator==(const PoolAllocator<U>&) const noexcept { return true; }
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 /// std::make_shared, with the object and its count in one pooled block.

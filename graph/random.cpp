@@ -1,8 +1,7 @@
-#include <tapegrad/graph/random.hpp>
-
 #include <cmath>
 #include <numeric>
 #include <sstream>
+#include <tapegrad/graph/random.hpp>
 
 namespace tapegrad {
 
@@ -69,16 +68,17 @@ Tensor randn(const Shape& shape, Dtype dtype, Generator& gen) {
   return fill_random(shape, dtype, [&] { return gen.normal(); });
 }
 
-Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dtype, Generator& gen) {
-  if (high <= low)
-    throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dtype,
+               Generator& gen) {
+  if (high <= low) throw ValueError(fmt::format("randint: empty range [{}, {})", low, high));
   return fill_random(shape, dtype, [&] { return static_cast<double>(gen.integer(low, high)); });
 }
 
 std::vector<std::int64_t> randperm(std::int64_t n, Generator& gen) {
   std::vector<std::int64_t> p(static_cast<std::size_t>(n));
   std::iota(p.begin(), p.end(), 0);
-  for (std::int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[gen.integer(0, i + 1)]);  // Fisher-Yates
+  for (std::int64_t i = n - 1; i > 0; --i)
+    std::swap(p[i], p[gen.integer(0, i + 1)]);  // Fisher-Yates
   return p;
 }
 

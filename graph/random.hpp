@@ -4,7 +4,6 @@
 /// generator, so two threads training two models do not disturb each other's sequences.
 #include <cstdint>
 #include <random>
-
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 

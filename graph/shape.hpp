@@ -1,15 +1,14 @@
 #pragma once
 /// \file
 /// Shapes: row-major extents, with numpy's broadcasting rules.
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cstdint>
+#include <string>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/object_pool.hpp>
+#include <vector>
 
 namespace tapegrad {
 

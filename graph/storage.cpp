@@ -1,8 +1,7 @@
-#include <tapegrad/graph/storage.hpp>
-#include <tapegrad/graph/object_pool.hpp>
-
 #include <cstdlib>
 #include <new>
+#include <tapegrad/graph/object_pool.hpp>
+#include <tapegrad/graph/storage.hpp>
 #include <unordered_map>
 #include <vector>
 

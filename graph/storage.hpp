@@ -5,7 +5,6 @@
 /// its first step.
 #include <cstddef>
 #include <memory>
-
 #include <tapegrad/graph/export.hpp>
 
 namespace tapegrad {

@@ -1,12 +1,10 @@
-#include <tapegrad/graph/tensor.hpp>
-#include <tapegrad/graph/object_pool.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/graph/object_pool.hpp>
+#include <tapegrad/graph/tensor.hpp>
 
 namespace tapegrad {
 
@@ -21,13 +19,13 @@ Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
 }
 
 TensorImpl& Tensor::impl() const {
-  if (!impl_) throw Error("tensor is undefined (a default-constructed Tensor, or a grad() before any backward)");
+  if (!impl_)
+    throw Error(
+        "tensor is undefined (a default-constructed Tensor, or a grad() before any backward)");
   return *impl_;
 }
 
-std::int64_t Tensor::size(int axis) const {
-  return shape()[normalize_axis("size", axis, shape())];
-}
+std::int64_t Tensor::size(int axis) const { return shape()[normalize_axis("size", axis, shape())]; }
 
 double Tensor::item() const {
   if (numel() != 1)
@@ -44,8 +42,8 @@ std::vector<double> Tensor::to_vector() const {
 
 double Tensor::at(std::initializer_list<std::int64_t> index) const {
   if (index.size() != shape().size())
-    throw IndexError(fmt::format("at: {} indices for a tensor of shape {}", index.size(),
-                                 shape_str(shape())));
+    throw IndexError(
+        fmt::format("at: {} indices for a tensor of shape {}", index.size(), shape_str(shape())));
   std::int64_t offset = 0;
   std::size_t axis = 0;
   for (std::int64_t i : index) {
@@ -171,8 +169,12 @@ static Tensor from_span(std::span<const T> values, const Shape& shape) {
   std::copy(values.begin(), values.end(), t.data<T>());
   return t;
 }
-Tensor from_data(std::span<const float> values, const Shape& shape) { return from_span(values, shape); }
-Tensor from_data(std::span<const double> values, const Shape& shape) { return from_span(values, shape); }
+Tensor from_data(std::span<const float> values, const Shape& shape) {
+  return from_span(values, shape);
+}
+Tensor from_data(std::span<const double> values, const Shape& shape) {
+  return from_span(values, shape);
+}
 
 Tensor arange(double start, double stop, double step, Dtype dtype) {
   if (step == 0 || !std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
@@ -181,7 +183,8 @@ Tensor arange(double start, double stop, double step, Dtype dtype) {
   Tensor t = Tensor::empty({n}, dtype);
   dispatch(dtype, [&]<class T>(T) {
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (std::int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
   return t;
 }

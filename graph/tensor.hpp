@@ -7,13 +7,12 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <vector>
-
-#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/dtype.hpp>
 #include <tapegrad/graph/error.hpp>
+#include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/shape.hpp>
 #include <tapegrad/graph/storage.hpp>
+#include <vector>
 
 namespace tapegrad {
 
@@ -99,8 +98,8 @@ class TAPEGRAD_API Tensor {
   Tensor detach() const;
   /// A deep copy of the data, without history.
   Tensor clone() const;
-  /// This tensor's data converted to `dtype` (no history).
-  Tensor to(Dtype dtype) const;
+  /// This tensor's data converted to `target` (no history).
+  Tensor to(Dtype target) const;
 
   // ---- in place, never recorded (optimizer updates, initialisation) ----------
   /// Sets every element to `value`; returns *this.

@@ -1,7 +1,6 @@
 // Thread control and the pool behind parallel_for; see threads.hpp.
-#include <tapegrad/graph/threads.hpp>
-
 #include <cblas.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,12 +10,10 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <tapegrad/graph/error.hpp>
+#include <tapegrad/graph/threads.hpp>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <tapegrad/graph/error.hpp>
 
 namespace tapegrad {
 namespace {
@@ -65,8 +62,10 @@ class Pool {
     generation_.notify_all();
     job->work();
     for (int spin = 0; job->done.load(std::memory_order_acquire) != chunks; ++spin) {
-      if (spin < kSpins) cpu_relax();
-      else std::this_thread::yield();  // a worker holding a range was descheduled
+      if (spin < kSpins)
+        cpu_relax();
+      else
+        std::this_thread::yield();  // a worker holding a range was descheduled
     }
     {
       std::lock_guard<std::mutex> current(current_mutex_);
@@ -124,8 +123,10 @@ class Pool {
     inside_region = true;  // a parallel_for inside a job runs inline
     for (;;) {
       for (int spin = 0; generation_.load(std::memory_order_acquire) == seen; ++spin) {
-        if (spin < kSpins) cpu_relax();
-        else generation_.wait(seen, std::memory_order_acquire);
+        if (spin < kSpins)
+          cpu_relax();
+        else
+          generation_.wait(seen, std::memory_order_acquire);
       }
       seen = generation_.load(std::memory_order_acquire);
       if (stopping_.load()) return;

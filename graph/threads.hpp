@@ -18,9 +18,8 @@
 /// Results do not depend on the thread count: work is split into disjoint ranges,
 /// never into partial sums that are added in a varying order.
 #include <cstdint>
-#include <type_traits>
-
 #include <tapegrad/graph/export.hpp>
+#include <type_traits>
 
 namespace tapegrad {
 

@@ -75,7 +75,8 @@ void write_file_atomically(const fs::path& path, std::string_view bytes, std::st
   if (::fsync(fd) != 0) fail_open("cannot flush the temporary file to disk");
   if (tmp.empty()) {
     fs::path named = temporary_name(path);
-    if (!link_unnamed(fd, named)) fail_open(fmt::format("cannot name the temporary file {}", named.string()));
+    if (!link_unnamed(fd, named))
+      fail_open(fmt::format("cannot name the temporary file {}", named.string()));
     tmp = std::move(named);
   }
   if (::close(fd) != 0) fail("cannot close the temporary file", errno);
@@ -92,8 +93,8 @@ void write_file_atomically(const fs::path& path, std::string_view bytes, std::st
 std::string read_whole_file(const fs::path& path, std::string_view who) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw IoError(
-        fmt::format("{}: {}: cannot open for reading: {}", who, path.string(), std::strerror(errno)));
+    throw IoError(fmt::format("{}: {}: cannot open for reading: {}", who, path.string(),
+                              std::strerror(errno)));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad())
     throw IoError(

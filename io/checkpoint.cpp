@@ -43,7 +43,8 @@ NamedTensors checkpoint_tensors(const NamedTensors& parameters, const optim::Opt
 // Checks a checkpoint's tensors against the model and the optimizer, then restores
 // both (the optimizer checks all of its state before it assigns any).
 void restore_checkpoint(const NamedTensors& loaded, const NamedTensors& parameters,
-                        optim::Optimizer& optimizer, const std::string& source, std::string_view who) {
+                        optim::Optimizer& optimizer, const std::string& source,
+                        std::string_view who) {
   for (const auto& entry : loaded)
     if (!entry.first.starts_with(kModelPrefix) && !entry.first.starts_with(kOptimizerPrefix))
       throw ValueError(fmt::format("{}: {}: unexpected tensor '{}' (neither model/ nor optimizer/)",
@@ -75,8 +76,8 @@ std::int64_t parse_int(const FileInfo& info, std::string_view key, const std::st
 void save_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,
                      const optim::Optimizer& optimizer) {
   const char* who = "save_checkpoint";
-  io::write_file_atomically(path, encode_tensor_file(checkpoint_tensors(parameters, optimizer), who),
-                            who);
+  io::write_file_atomically(
+      path, encode_tensor_file(checkpoint_tensors(parameters, optimizer), who), who);
 }
 
 void load_checkpoint(const std::filesystem::path& path, const NamedTensors& parameters,

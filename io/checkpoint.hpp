@@ -54,7 +54,8 @@ TAPEGRAD_API void load_checkpoint(const std::filesystem::path& path, const Named
 
 /// save_checkpoint of model.state_dict() (parameters and buffers, dotted names).
 TAPEGRAD_API void save_checkpoint(const std::filesystem::path& path, const nn::Module& model,
-                                  const optim::Optimizer& optimizer, const TrainingState& state = {});
+                                  const optim::Optimizer& optimizer,
+                                  const TrainingState& state = {});
 /// load_checkpoint into model.state_dict(), all or nothing.
 TAPEGRAD_API void load_checkpoint(const std::filesystem::path& path, nn::Module& model,
                                   optim::Optimizer& optimizer, TrainingState& state);

@@ -30,7 +30,8 @@ using io::put_uint;
 
 // ---- encoding a whole file ------------------------------------------------------------
 
-std::string encode_tensor_file(const NamedTensors& tensors, std::string_view who, const FileInfo& info) {
+std::string encode_tensor_file(const NamedTensors& tensors, std::string_view who,
+                               const FileInfo& info) {
   std::unordered_set<std::string> names;
   std::size_t total = sizeof kMagic + 4 + 4 + 4 + 8;
   for (const auto& [key, value] : info) total += 8 + key.size() + value.size();
@@ -127,7 +128,8 @@ class Reader {
 
 }  // namespace
 
-TensorFile decode_tensor_file(const std::string& bytes, const std::string& source, std::string_view who) {
+TensorFile decode_tensor_file(const std::string& bytes, const std::string& source,
+                              std::string_view who) {
   Reader r(bytes, source, who);
   if (bytes.size() < sizeof kMagic) {
     // Too short even for the magic: a file of another kind, or one cut at its start.

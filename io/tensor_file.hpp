@@ -66,7 +66,7 @@ TAPEGRAD_API void copy_by_name(const NamedTensors& destination, const NamedTenso
 TAPEGRAD_API NamedTensors with_prefix(std::string_view prefix, const NamedTensors& tensors);
 /// The entries whose names start with `prefix`, without it.
 TAPEGRAD_API NamedTensors strip_prefix(std::string_view prefix, const NamedTensors& tensors);
-/// A name read from a file, fit for a message: non-printable bytes as \xNN, cut at 64.
+/// A name read from a file, fit for a message: non-printable bytes as `\xNN`, cut at 64.
 TAPEGRAD_API std::string printable(std::string_view name);
 
 /// Writes `tensors` in the format above; throws ValueError for an empty, repeated or

@@ -20,7 +20,8 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, init::Init w
                Dtype dtype, Generator& gen)
     : Module("Linear") {
   checked(in_features, out_features);
-  W = register_parameter("weight", init::make(weight_init, {out_features, in_features}, dtype, gen));
+  W = register_parameter("weight",
+                         init::make(weight_init, {out_features, in_features}, dtype, gen));
   b = register_parameter("bias", zeros({out_features, 1}, dtype));
 }
 

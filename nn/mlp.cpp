@@ -21,7 +21,7 @@ bool is_rectifier(const Module& m) {
 
 }  // namespace
 
-MLP::MLP(std::vector<std::int64_t> layers_dims, AnyModule hidden, MLPOptions options)
+MLP::MLP(const std::vector<std::int64_t>& layers_dims, const AnyModule& hidden, MLPOptions options)
     : MLP(layers_dims, hidden_then_linear(layers_dims.size(), hidden), options) {}
 
 MLP::MLP(std::vector<std::int64_t> layers_dims, std::vector<AnyModule> activations,

@@ -36,7 +36,7 @@ class TAPEGRAD_API MLP : public Sequential {
  public:
   /// `hidden` after every hidden layer (one module shared by all), the last layer
   /// linear: its output is logits, for the fused losses.
-  explicit MLP(std::vector<std::int64_t> layers_dims, AnyModule hidden = ReLU(),
+  explicit MLP(const std::vector<std::int64_t>& layers_dims, const AnyModule& hidden = ReLU(),
                MLPOptions options = {});
   /// One activation per layer (layers_dims.size() - 1 of them), the last one included
   /// (Identity for logits). Throws ValueError for a wrong count, fewer than 2 sizes or a

@@ -14,7 +14,7 @@ namespace {
 void visit(const Module& root, const std::function<void(const Module&, const std::string&)>& f) {
   std::unordered_set<const Module*> seen;
   std::function<void(const Module&, const std::string&)> walk = [&](const Module& m,
-                                                                   const std::string& prefix) {
+                                                                    const std::string& prefix) {
     if (!seen.insert(&m).second) return;
     f(m, prefix);
     for (const auto& [name, child] : m.named_children()) walk(*child, prefix + name + ".");
@@ -83,8 +83,8 @@ std::string Module::to_string() const {
 
 void Module::check_new_name(const std::string& name, std::string_view what) const {
   if (name.empty() || name.find('.') != std::string::npos)
-    throw ValueError(fmt::format("{}: {} name '{}' must be non-empty and without '.'", type_name_,
-                                 what, name));
+    throw ValueError(
+        fmt::format("{}: {} name '{}' must be non-empty and without '.'", type_name_, what, name));
   auto taken = [&](const auto& list) {
     for (const auto& entry : list)
       if (entry.first == name) return true;

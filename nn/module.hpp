@@ -32,6 +32,10 @@ namespace tapegrad::nn {
 
 class Module;
 
+/// A module given by value (any cv-ref of a type derived from Module).
+template <class M>
+concept ModuleValue = std::derived_from<std::remove_cvref_t<M>, Module>;
+
 /// A module's children, by name, in registration order.
 using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
 
@@ -89,8 +93,7 @@ class TAPEGRAD_API Module {
   /// Adds a child under `name`; returns it.
   std::shared_ptr<Module> register_module(std::string name, std::shared_ptr<Module> child);
   /// Adds a child given by value (moved into a new shared module); returns it, typed.
-  template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
+  template <ModuleValue M>
   std::shared_ptr<std::remove_cvref_t<M>> register_module(std::string name, M&& child) {
     auto held = std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(child));
     register_module(std::move(name), std::shared_ptr<Module>(held));

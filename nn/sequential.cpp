@@ -9,9 +9,9 @@ Sequential::Sequential(std::initializer_list<AnyModule> steps) : Module("Sequent
   for (const AnyModule& step : steps) push_back(step);
 }
 
-void Sequential::push_back(AnyModule step) { push_back(std::to_string(size()), std::move(step)); }
+void Sequential::push_back(const AnyModule& step) { push_back(std::to_string(size()), step); }
 
-void Sequential::push_back(std::string name, AnyModule step) {
+void Sequential::push_back(std::string name, const AnyModule& step) {
   register_module(std::move(name), step.ptr());
 }
 

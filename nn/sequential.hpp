@@ -21,25 +21,26 @@
 
 namespace tapegrad::nn {
 
+/// A function of a tensor that is not a module: a lambda, a free function.
+template <class F>
+concept TensorFunction = !ModuleValue<F> && std::is_invocable_r_v<Tensor, F, const Tensor&>;
+
 /// One step of a Sequential: a module value (moved into a new shared module), a shared
-/// module, or a function of a tensor (wrapped in Functional).
+/// module, or a function of a tensor (wrapped in Functional). Implicit, so that
+/// `Sequential{Linear(2, 4), ReLU()}` reads as PyTorch; each constructor is constrained,
+/// so none hides AnyModule's own copy or move.
 class AnyModule {
  public:
   /// A module value, moved into a shared module of its own type.
-  template <class M>
-    requires std::derived_from<std::remove_cvref_t<M>, Module>
-  AnyModule(M&& module)  // NOLINT(google-explicit-constructor): Sequential{Linear(...), ReLU()}
+  template <ModuleValue M>
+  AnyModule(M&& module)  // NOLINT(bugprone-forwarding-reference-overload)
       : ptr_(std::make_shared<std::remove_cvref_t<M>>(std::forward<M>(module))) {}
   /// A module shared with its other users.
-  template <class M>
-    requires std::derived_from<M, Module>
-  AnyModule(std::shared_ptr<M> module)  // NOLINT(google-explicit-constructor)
-      : ptr_(std::move(module)) {}
+  template <std::derived_from<Module> M>
+  AnyModule(std::shared_ptr<M> module) : ptr_(std::move(module)) {}
   /// A function of a tensor, as Functional(f).
-  template <class F>
-    requires(!std::derived_from<std::remove_cvref_t<F>, Module> &&
-             std::is_invocable_r_v<Tensor, F, const Tensor&>)
-  AnyModule(F&& f)  // NOLINT(google-explicit-constructor)
+  template <TensorFunction F>
+  AnyModule(F&& f)  // NOLINT(bugprone-forwarding-reference-overload)
       : ptr_(std::make_shared<Functional>(Functional::Function(std::forward<F>(f)))) {}
 
   /// The module (never null).
@@ -58,9 +59,9 @@ class TAPEGRAD_API Sequential : public Module {
   Sequential(std::initializer_list<AnyModule> steps);
 
   /// Appends a step named by its index.
-  void push_back(AnyModule step);
+  void push_back(const AnyModule& step);
   /// Appends a step under `name` (ValueError if taken or containing '.').
-  void push_back(std::string name, AnyModule step);
+  void push_back(std::string name, const AnyModule& step);
 
   /// Each step's output feeds the next.
   Tensor forward(const Tensor& x) override;

@@ -1,10 +1,8 @@
-#include <tapegrad/ops/activation.hpp>
-
 #include <cmath>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/threads.hpp>
+#include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/reduction.hpp>
 
@@ -25,24 +23,27 @@ T stable_sigmoid(T v) {
 template <class T>
 void log_softmax_kernel(const T* x, T* out, const kernels::AxisSplit& s) {
   // One slice per (outer, inner) pair, each done by one thread.
-  parallel_for(s.outer * s.inner, std::max<std::int64_t>(1, kernels::kGrain / std::max<std::int64_t>(s.n, 1)),
+  parallel_for(s.outer * s.inner,
+               std::max<std::int64_t>(1, kernels::kGrain / std::max<std::int64_t>(s.n, 1)),
                [&](std::int64_t e0, std::int64_t e1) {
-    for (std::int64_t e = e0; e < e1; ++e) {
-      const std::int64_t o = e / s.inner, i = e % s.inner;
-      const T* px = x + o * s.n * s.inner + i;
-      T* po = out + o * s.n * s.inner + i;
-      T m = px[0];
-      for (std::int64_t k = 1; k < s.n; ++k) m = std::max(m, px[k * s.inner]);
-      if (!std::isfinite(m)) m = 0;  // all -inf, or an inf/nan that must propagate
-      double z = 0;
-      for (std::int64_t k = 0; k < s.n; ++k) z += std::exp(static_cast<double>(px[k * s.inner] - m));
-      // (x - m) - log z, not x - (m + log z): m + log z rounded to T loses the digits
-      // of log z when m is large (logits near 1000 in float32 erred by 3e-5).
-      const double log_z = std::log(z);
-      for (std::int64_t k = 0; k < s.n; ++k)
-        po[k * s.inner] = static_cast<T>(static_cast<double>(px[k * s.inner] - m) - log_z);
-    }
-  });
+                 for (std::int64_t e = e0; e < e1; ++e) {
+                   const std::int64_t o = e / s.inner, i = e % s.inner;
+                   const T* px = x + o * s.n * s.inner + i;
+                   T* po = out + o * s.n * s.inner + i;
+                   T m = px[0];
+                   for (std::int64_t k = 1; k < s.n; ++k) m = std::max(m, px[k * s.inner]);
+                   if (!std::isfinite(m)) m = 0;  // all -inf, or an inf/nan that must propagate
+                   double z = 0;
+                   for (std::int64_t k = 0; k < s.n; ++k)
+                     z += std::exp(static_cast<double>(px[k * s.inner] - m));
+                   // (x - m) - log z, not x - (m + log z): m + log z rounded to T loses the digits
+                   // of log z when m is large (logits near 1000 in float32 erred by 3e-5).
+                   const double log_z = std::log(z);
+                   for (std::int64_t k = 0; k < s.n; ++k)
+                     po[k * s.inner] =
+                         static_cast<T>(static_cast<double>(px[k * s.inner] - m) - log_z);
+                 }
+               });
 }
 
 }  // namespace
@@ -79,15 +80,15 @@ Tensor relu(const Tensor& x) {
   if (!should_record({&x})) return y;
   // y > 0 exactly where x > 0: saving the result serves as the mask.
   return record("relu", y, {&x}, [y = y.detach()](const Tensor& g, Needs) {
-    return Grads{kernels::map_same_shape(g, y, [](auto gv, auto yv) {
-      return yv > 0 ? gv : decltype(gv)(0);
-    })};
+    return Grads{kernels::map_same_shape(
+        g, y, [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv)(0); })};
   });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   kernels::check_defined("leaky_relu", x);
-  Tensor y = map_unary(x, [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; });
+  Tensor y =
+      map_unary(x, [slope](auto v) { return v > 0 ? v : static_cast<decltype(v)>(slope) * v; });
   if (!should_record({&x})) return y;
   return record("leaky_relu", y, {&x}, [x = x.detach(), slope](const Tensor& g, Needs) {
     return Grads{kernels::map_same_shape(g, x, [slope](auto gv, auto xv) {

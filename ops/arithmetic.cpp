@@ -1,7 +1,6 @@
-#include <tapegrad/ops/arithmetic.hpp>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/ops/arithmetic.hpp>
 
 namespace tapegrad {
 using kernels::map_binary;
@@ -38,11 +37,11 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = map_binary("div", a, b, [](auto x, auto y) { return x / y; });
   if (!should_record({&a, &b})) return out;
-  return record("div", out, {&a, &b},
-                [a = a.detach(), b = b.detach()](const Tensor& g, Needs needs) {
-                  // d/da a/b = 1/b ; d/db a/b = -a/b^2
-                  return Grads{needs[0] ? g / b : Tensor(), needs[1] ? -(g * a) / (b * b) : Tensor()};
-                });
+  return record(
+      "div", out, {&a, &b}, [a = a.detach(), b = b.detach()](const Tensor& g, Needs needs) {
+        // d/da a/b = 1/b ; d/db a/b = -a/b^2
+        return Grads{needs[0] ? g / b : Tensor(), needs[1] ? -(g * a) / (b * b) : Tensor()};
+      });
 }
 
 Tensor neg(const Tensor& x) {
@@ -84,9 +83,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   kernels::check_same_dtype("where", a, b);
   const Shape shape =
       broadcast_shapes("where", broadcast_shapes("where", mask.shape(), a.shape()), b.shape());
-  const Tensor keep = map_unary(kernels::expand(mask, shape), [](auto m) {
-    return m != 0 ? decltype(m)(1) : decltype(m)(0);
-  });
+  const Tensor keep = map_unary(kernels::expand(mask, shape),
+                                [](auto m) { return m != 0 ? decltype(m)(1) : decltype(m)(0); });
   const Tensor av = kernels::expand(a, shape), bv = kernels::expand(b, shape);
   // Picked, not blended: keep*a + (1-keep)*b would turn an unpicked inf into NaN.
   Tensor out = kernels::map_same_shape(keep, av, [](auto m, auto x) { return m != 0 ? x : 0; });
@@ -102,9 +100,9 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   });
 }
 
-#define TAPEGRAD_COMPARISON(name, op)                                                          \
-  Tensor name(const Tensor& a, const Tensor& b) {                                              \
-    return map_binary(#name, a, b,                                                             \
+#define TAPEGRAD_COMPARISON(name, op)                                                           \
+  Tensor name(const Tensor& a, const Tensor& b) {                                               \
+    return map_binary(#name, a, b,                                                              \
                       [](auto x, auto y) { return x op y ? decltype(x)(1) : decltype(x)(0); }); \
   }
 TAPEGRAD_COMPARISON(greater, >)

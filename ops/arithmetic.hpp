@@ -49,14 +49,14 @@ inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); } 
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }  ///< div(a, b)
 inline Tensor operator-(const Tensor& x) { return neg(x); }                      ///< neg(x)
 
-inline Tensor operator+(const Tensor& x, double s) { return add(x, s); }  ///< add(x, s)
-inline Tensor operator+(double s, const Tensor& x) { return add(x, s); }  ///< add(x, s)
-inline Tensor operator-(const Tensor& x, double s) { return add(x, -s); }  ///< add(x, -s)
-inline Tensor operator-(double s, const Tensor& x) { return sub(s, x); }  ///< sub(s, x)
-inline Tensor operator*(const Tensor& x, double s) { return mul(x, s); }  ///< mul(x, s)
-inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }  ///< mul(x, s)
+inline Tensor operator+(const Tensor& x, double s) { return add(x, s); }        ///< add(x, s)
+inline Tensor operator+(double s, const Tensor& x) { return add(x, s); }        ///< add(x, s)
+inline Tensor operator-(const Tensor& x, double s) { return add(x, -s); }       ///< add(x, -s)
+inline Tensor operator-(double s, const Tensor& x) { return sub(s, x); }        ///< sub(s, x)
+inline Tensor operator*(const Tensor& x, double s) { return mul(x, s); }        ///< mul(x, s)
+inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }        ///< mul(x, s)
 inline Tensor operator/(const Tensor& x, double s) { return mul(x, 1.0 / s); }  ///< mul(x, 1/s)
-inline Tensor operator/(double s, const Tensor& x) { return div(s, x); }  ///< div(s, x)
+inline Tensor operator/(double s, const Tensor& x) { return div(s, x); }        ///< div(s, x)
 
 // Comparison operators: masks of 1 and 0, never recorded.
 TAPEGRAD_API Tensor operator>(const Tensor& a, const Tensor& b);   ///< greater(a, b)

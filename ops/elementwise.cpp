@@ -1,10 +1,8 @@
-#include <tapegrad/ops/elementwise.hpp>
-
 #include <cmath>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 
 namespace tapegrad {
 using kernels::map_unary;
@@ -42,18 +40,16 @@ Tensor square(const Tensor& x) {
   kernels::check_defined("square", x);
   Tensor y = map_unary(x, [](auto v) { return v * v; });
   if (!should_record({&x})) return y;
-  return record("square", y, {&x}, [x = x.detach()](const Tensor& g, Needs) {
-    return Grads{g * x * 2.0};
-  });
+  return record("square", y, {&x},
+                [x = x.detach()](const Tensor& g, Needs) { return Grads{g * x * 2.0}; });
 }
 
 Tensor sqrt(const Tensor& x) {
   kernels::check_defined("sqrt", x);
   Tensor y = map_unary(x, [](auto v) { return std::sqrt(v); });
   if (!should_record({&x})) return y;
-  return record("sqrt", y, {&x}, [y = y.detach()](const Tensor& g, Needs) {
-    return Grads{g / (y * 2.0)};
-  });
+  return record("sqrt", y, {&x},
+                [y = y.detach()](const Tensor& g, Needs) { return Grads{g / (y * 2.0)}; });
 }
 
 Tensor abs(const Tensor& x) {
@@ -71,7 +67,8 @@ Tensor abs(const Tensor& x) {
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
   kernels::check_defined("clamp", x);
-  if (lo > hi) throw ValueError(fmt::format("clamp: lower bound {} is above upper bound {}", lo, hi));
+  if (lo > hi)
+    throw ValueError(fmt::format("clamp: lower bound {} is above upper bound {}", lo, hi));
   Tensor y = map_unary(x, [lo, hi](auto v) {
     using T = decltype(v);
     return v < T(lo) ? T(lo) : (v > T(hi) ? T(hi) : v);

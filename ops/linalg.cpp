@@ -1,13 +1,11 @@
-#include <tapegrad/ops/linalg.hpp>
-
 #include <cblas.h>
 
 #include <algorithm>
-#include <type_traits>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/threads.hpp>
+#include <tapegrad/ops/linalg.hpp>
+#include <type_traits>
 
 namespace tapegrad {
 namespace {
@@ -57,18 +55,25 @@ void gemv_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c,
   const T* pb = b.data<T>();
   T* pc = c.data<T>();
   const std::int64_t length = m == 1 ? n : m;  // of the output vector
-  const std::int64_t grain = std::max<std::int64_t>(kBlock, static_cast<std::int64_t>(kParallelMacs) / k);
+  const std::int64_t grain =
+      std::max<std::int64_t>(kBlock, static_cast<std::int64_t>(kParallelMacs) / k);
   parallel_for(length, grain, [&](std::int64_t i0, std::int64_t i1) {
     if (m == 1) {
       // Rows i0..i1 of op(A): rows of A, or its columns when transposed.
       const T* x = pb;  // column 0 of B (stride ldb), or row 0 when transposed (stride 1)
-      if (ta) gemv<T>(CblasTrans, k, i1 - i0, alpha, pa + i0, lda, x, tb ? 1 : ldb, beta, pc + i0);
-      else gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pa + i0 * lda, lda, x, tb ? 1 : ldb, beta, pc + i0);
+      if (ta)
+        gemv<T>(CblasTrans, k, i1 - i0, alpha, pa + i0, lda, x, tb ? 1 : ldb, beta, pc + i0);
+      else
+        gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pa + i0 * lda, lda, x, tb ? 1 : ldb, beta,
+                pc + i0);
     } else {
       // Columns i0..i1 of op(B), as rows of op(B)^T.
       const T* x = pa;  // row 0 of A (stride 1), or column 0 when transposed (stride lda)
-      if (tb) gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pb + i0 * ldb, ldb, x, ta ? lda : 1, beta, pc + i0);
-      else gemv<T>(CblasTrans, k, i1 - i0, alpha, pb + i0, ldb, x, ta ? lda : 1, beta, pc + i0);
+      if (tb)
+        gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pb + i0 * ldb, ldb, x, ta ? lda : 1, beta,
+                pc + i0);
+      else
+        gemv<T>(CblasTrans, k, i1 - i0, alpha, pb + i0, ldb, x, ta ? lda : 1, beta, pc + i0);
     }
   });
 }

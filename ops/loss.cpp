@@ -1,11 +1,9 @@
-#include <tapegrad/ops/loss.hpp>
-
 #include <cmath>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/reduction.hpp>
 
 namespace tapegrad {
@@ -54,7 +52,8 @@ Tensor binary_cross_entropy(const Tensor& p, const Tensor& y) {
                   if (needs[1])  // d/dy = -(log p - log(1 - p))
                     grads[1] = kernels::map_unary(p, [scale](auto pv) {
                       using T = decltype(pv);
-                      const T lp = std::max(std::log(pv), T(-100)), lq = std::max(std::log1p(-pv), T(-100));
+                      const T lp = std::max(std::log(pv), T(-100)),
+                              lq = std::max(std::log1p(-pv), T(-100));
                       return static_cast<T>(-scale) * (lp - lq);
                     });
                   return grads;
@@ -124,9 +123,9 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int axi
           const std::int64_t pos = o * s.inner + i;
           const double label = labels[pos];
           if (label != std::floor(label))  // NaN too
-            throw ValueError(fmt::format(
-                "{}: label {} at position {} is not an integer class index (logits {})", op,
-                label, pos, shape_str(shape)));
+            throw ValueError(
+                fmt::format("{}: label {} at position {} is not an integer class index (logits {})",
+                            op, label, pos, shape_str(shape)));
           if (!(label >= 0 && label < static_cast<double>(classes)))
             throw IndexError(fmt::format(
                 "{}: label {} at position {} is not a class index in [0, {}) (logits {})", op,
@@ -148,18 +147,20 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int axi
   const bool target_grad = soft;
   const Tensor* ins[] = {&logits, &target};
   if (!should_record(std::span<const Tensor* const>(ins, target_grad ? 2 : 1))) return out;
-  return record(op, out, std::span<const Tensor* const>(ins, target_grad ? 2 : 1),
-                [lsm, onehot, m, axis](const Tensor& g, Needs needs) {
-                  Grads grads(2);
-                  const double scale = g.item() / m;
-                  if (needs[0]) {  // (softmax - onehot) / m, with sum(onehot) = 1 per example
-                    const Tensor sum_t = sum(onehot, axis, true);
-                    grads[0] = (kernels::map_unary(lsm, [](auto v) { return std::exp(v); }) * sum_t -
-                                onehot) * scale;
-                  }
-                  if (needs[1]) grads[1] = lsm * (-scale);  // d/dtarget = -log softmax / m
-                  return grads;
-                });
+  return record(
+      op, out, std::span<const Tensor* const>(ins, target_grad ? 2 : 1),
+      [lsm, onehot, m, axis](const Tensor& g, Needs needs) {
+        Grads grads(2);
+        const double scale = g.item() / m;
+        if (needs[0]) {  // (softmax - onehot) / m, with sum(onehot) = 1 per example
+          const Tensor sum_t = sum(onehot, axis, true);
+          grads[0] =
+              (kernels::map_unary(lsm, [](auto v) { return std::exp(v); }) * sum_t - onehot) *
+              scale;
+        }
+        if (needs[1]) grads[1] = lsm * (-scale);  // d/dtarget = -log softmax / m
+        return grads;
+      });
 }
 
 Tensor mse_loss(const Tensor& a, const Tensor& b) {
@@ -168,9 +169,8 @@ Tensor mse_loss(const Tensor& a, const Tensor& b) {
   const Tensor diff = kernels::map_same_shape(a, b, [](auto x, auto y) { return x - y; });
   const double total = dispatch(a.dtype(), [&]<class T>(T) {
     const T* pd = diff.data<T>();
-    return kernels::sum_terms(diff.numel(), [=](std::int64_t i) {
-      return static_cast<double>(pd[i]) * pd[i];
-    });
+    return kernels::sum_terms(diff.numel(),
+                              [=](std::int64_t i) { return static_cast<double>(pd[i]) * pd[i]; });
   });
   Tensor out = scalar(total / n, a.dtype());
   if (!should_record({&a, &b})) return out;

@@ -1,8 +1,8 @@
-#include <tapegrad/ops/reduction.hpp>
-
+#include <cmath>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
 
 namespace tapegrad {
@@ -10,8 +10,10 @@ namespace {
 
 Shape reduced_shape(const Shape& shape, int axis, bool keepdims) {
   Shape out = shape;
-  if (keepdims) out[axis] = 1;
-  else out.erase(out.begin() + axis);
+  if (keepdims)
+    out[axis] = 1;
+  else
+    out.erase(out.begin() + axis);
   return out;
 }
 
@@ -28,8 +30,8 @@ std::vector<std::int64_t> argmax_along(const Tensor& x, int axis) {
         std::int64_t best = 0;
         for (std::int64_t k = 1; k < s.n; ++k) {
           const T v = base[k * s.inner], b = base[best * s.inner];
-          if (b != b) break;
-          if (v > b || v != v) best = k;
+          if (std::isnan(b)) break;  // the first NaN is the max, as in PyTorch
+          if (v > b || std::isnan(v)) best = k;
         }
         idx[o * s.inner + i] = best;
       }
@@ -39,7 +41,8 @@ std::vector<std::int64_t> argmax_along(const Tensor& x, int axis) {
 
 void check_nonempty_axis(const char* op, const Tensor& x, int axis) {
   if (x.size(axis) == 0)
-    throw ShapeError(fmt::format("{}: axis {} of shape {} is empty", op, axis, shape_str(x.shape())));
+    throw ShapeError(
+        fmt::format("{}: axis {} of shape {} is empty", op, axis, shape_str(x.shape())));
 }
 
 }  // namespace
@@ -70,7 +73,8 @@ Tensor sum(const Tensor& x, int axis, bool keepdims) {
 
 Tensor mean(const Tensor& x) {
   kernels::check_defined("mean", x);
-  if (x.numel() == 0) throw ShapeError(fmt::format("mean: tensor of shape {} is empty", shape_str(x.shape())));
+  if (x.numel() == 0)
+    throw ShapeError(fmt::format("mean: tensor of shape {} is empty", shape_str(x.shape())));
   return sum(x) * (1.0 / static_cast<double>(x.numel()));
 }
 
@@ -83,7 +87,8 @@ Tensor mean(const Tensor& x, int axis, bool keepdims) {
 
 Tensor max(const Tensor& x) {
   kernels::check_defined("max", x);
-  if (x.numel() == 0) throw ShapeError(fmt::format("max: tensor of shape {} is empty", shape_str(x.shape())));
+  if (x.numel() == 0)
+    throw ShapeError(fmt::format("max: tensor of shape {} is empty", shape_str(x.shape())));
   return max(reshape(x, {x.numel()}), 0, false);
 }
 
@@ -118,7 +123,8 @@ Tensor max(const Tensor& x, int axis, bool keepdims) {
 
 Tensor argmax(const Tensor& x) {
   kernels::check_defined("argmax", x);
-  if (x.numel() == 0) throw ShapeError(fmt::format("argmax: tensor of shape {} is empty", shape_str(x.shape())));
+  if (x.numel() == 0)
+    throw ShapeError(fmt::format("argmax: tensor of shape {} is empty", shape_str(x.shape())));
   return argmax(reshape(x.detach(), {x.numel()}), 0, false);
 }
 

@@ -1,13 +1,11 @@
-#include <tapegrad/ops/shape_ops.hpp>
-
 #include <algorithm>
+#include <cstring>
 #include <range/v3/algorithm/count.hpp>
 #include <range/v3/algorithm/find.hpp>
 #include <range/v3/view/filter.hpp>
-#include <cstring>
-
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/ops/shape_ops.hpp>
 
 namespace tapegrad {
 namespace {
@@ -48,9 +46,8 @@ Tensor reshape(const Tensor& x, Shape shape) {
                                  shape_str(x.shape()), x.numel(), shape_str(shape), numel(shape)));
   Tensor out = x.detach();
   out.impl().shape = shape;
-  return record("reshape", out, {&x}, [from = x.shape()](const Tensor& g, Needs) {
-    return Grads{reshape(g, from)};
-  });
+  return record("reshape", out, {&x},
+                [from = x.shape()](const Tensor& g, Needs) { return Grads{reshape(g, from)}; });
 }
 
 Tensor flatten(const Tensor& x) {
@@ -125,13 +122,13 @@ Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::int64_t end) {
   copy_blocks(static_cast<const char*>(x.raw_data()) + begin * s.inner * bytes, s.n * s.inner,
               out.raw_data(), (end - begin) * s.inner, s.outer, (end - begin) * s.inner, bytes);
   if (!should_record({&x})) return out;
-  return record("slice", out, {&x}, [from = x.shape(), axis, begin, end, s](const Tensor& g, Needs) {
+  return record("slice", out, {&x}, [from = x.shape(), begin, end, s](const Tensor& g, Needs) {
     // Scatter the gradient back into zeros at the slice's place.
     Tensor dx = zeros(from, g.dtype());
     const std::size_t bytes = dtype_size(g.dtype());
     copy_blocks(g.raw_data(), (end - begin) * s.inner,
-                static_cast<char*>(dx.raw_data()) + begin * s.inner * bytes, s.n * s.inner,
-                s.outer, (end - begin) * s.inner, bytes);
+                static_cast<char*>(dx.raw_data()) + begin * s.inner * bytes, s.n * s.inner, s.outer,
+                (end - begin) * s.inner, bytes);
     return Grads{dx};
   });
 }
@@ -170,18 +167,19 @@ Tensor index_select(const Tensor& x, int axis, const std::vector<std::int64_t>& 
         std::copy_n(src + (o * s.n + indices[j]) * s.inner, s.inner, dst + (o * k + j) * s.inner);
   });
   if (!should_record({&x})) return out;
-  return record("index_select", out, {&x}, [from = x.shape(), indices, s, k](const Tensor& g, Needs) {
-    Tensor dx = zeros(from, g.dtype());
-    dispatch(g.dtype(), [&]<class T>(T) {
-      const T* pg = g.data<T>();
-      T* pd = dx.data<T>();
-      for (std::int64_t o = 0; o < s.outer; ++o)
-        for (std::int64_t j = 0; j < k; ++j)
-          for (std::int64_t i = 0; i < s.inner; ++i)
-            pd[(o * s.n + indices[j]) * s.inner + i] += pg[(o * k + j) * s.inner + i];
-    });
-    return Grads{dx};
-  });
+  return record("index_select", out, {&x},
+                [from = x.shape(), indices, s, k](const Tensor& g, Needs) {
+                  Tensor dx = zeros(from, g.dtype());
+                  dispatch(g.dtype(), [&]<class T>(T) {
+                    const T* pg = g.data<T>();
+                    T* pd = dx.data<T>();
+                    for (std::int64_t o = 0; o < s.outer; ++o)
+                      for (std::int64_t j = 0; j < k; ++j)
+                        for (std::int64_t i = 0; i < s.inner; ++i)
+                          pd[(o * s.n + indices[j]) * s.inner + i] += pg[(o * k + j) * s.inner + i];
+                  });
+                  return Grads{dx};
+                });
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int axis) {
@@ -200,6 +198,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     shape[axis] += x.size(axis);
   }
   std::vector<const Tensor*> ins;
+  ins.reserve(xs.size());
   for (const Tensor& x : xs) ins.push_back(&x);
   const bool recording = should_record(ins);
   Tensor out = Tensor::empty(shape, first.dtype());
@@ -207,15 +206,18 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   const std::size_t bytes = dtype_size(first.dtype());
   std::int64_t at = 0;
   std::vector<std::int64_t> starts;
+  starts.reserve(xs.size());
   for (const Tensor& x : xs) {
     starts.push_back(at);
     const std::int64_t len = x.size(axis);
-    copy_blocks(x.raw_data(), len * s.inner, static_cast<char*>(out.raw_data()) + at * s.inner * bytes,
-                s.n * s.inner, s.outer, len * s.inner, bytes);
+    copy_blocks(x.raw_data(), len * s.inner,
+                static_cast<char*>(out.raw_data()) + at * s.inner * bytes, s.n * s.inner, s.outer,
+                len * s.inner, bytes);
     at += len;
   }
   if (!recording) return out;
   std::vector<std::int64_t> lengths;
+  lengths.reserve(xs.size());
   for (const Tensor& x : xs) lengths.push_back(x.size(axis));
   return record("concat", out, ins, [axis, starts, lengths](const Tensor& g, Needs needs) {
     Grads grads(starts.size());

@@ -4,10 +4,9 @@
 /// is the upstream gradient moved back to where the element came from (reshaped,
 /// transposed back, scattered into zeros, split).
 #include <cstdint>
-#include <vector>
-
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <vector>
 
 namespace tapegrad {
 
@@ -25,7 +24,7 @@ TAPEGRAD_API Tensor slice(const Tensor& x, int axis, std::int64_t begin, std::in
 TAPEGRAD_API Tensor select(const Tensor& x, int axis, std::int64_t index);
 /// Entries `indices` along `axis`, in that order (repeats allowed: their gradients add).
 TAPEGRAD_API Tensor index_select(const Tensor& x, int axis,
-                                  const std::vector<std::int64_t>& indices);
+                                 const std::vector<std::int64_t>& indices);
 /// Joins tensors along `axis`; all other extents must agree.
 TAPEGRAD_API Tensor concat(const std::vector<Tensor>& xs, int axis);
 

@@ -156,28 +156,28 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
 
 void SGD::step() {
   const SGDOptions& o = options_;
-  for_each_update(params_, [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0,
-                                        std::int64_t k1) {
-    const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
-    if (o.momentum == 0.0) {
-      for (std::int64_t k = k0; k < k1; ++k) w[k] -= lr * (dw[k] + wd * w[k]);
-      return;
-    }
-    T* v = velocity_[i].data<T>();
-    const T mu = static_cast<T>(o.momentum), keep = static_cast<T>(1.0 - o.dampening);
-    if (o.nesterov) {
-      for (std::int64_t k = k0; k < k1; ++k) {
-        const T gk = dw[k] + wd * w[k];
-        v[k] = mu * v[k] + keep * gk;
-        w[k] -= lr * (gk + mu * v[k]);
-      }
-    } else {
-      for (std::int64_t k = k0; k < k1; ++k) {
-        v[k] = mu * v[k] + keep * (dw[k] + wd * w[k]);
-        w[k] -= lr * v[k];
-      }
-    }
-  });
+  for_each_update(
+      params_, [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0, std::int64_t k1) {
+        const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
+        if (o.momentum == 0.0) {
+          for (std::int64_t k = k0; k < k1; ++k) w[k] -= lr * (dw[k] + wd * w[k]);
+          return;
+        }
+        T* v = velocity_[i].data<T>();
+        const T mu = static_cast<T>(o.momentum), keep = static_cast<T>(1.0 - o.dampening);
+        if (o.nesterov) {
+          for (std::int64_t k = k0; k < k1; ++k) {
+            const T gk = dw[k] + wd * w[k];
+            v[k] = mu * v[k] + keep * gk;
+            w[k] -= lr * (gk + mu * v[k]);
+          }
+        } else {
+          for (std::int64_t k = k0; k < k1; ++k) {
+            v[k] = mu * v[k] + keep * (dw[k] + wd * w[k]);
+            w[k] -= lr * v[k];
+          }
+        }
+      });
 }
 
 void SGD::append_state(NamedTensors& out) const {
@@ -197,18 +197,18 @@ RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)
 
 void RMSprop::step() {
   const RMSpropOptions& o = options_;
-  for_each_update(params_, [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0,
-                                        std::int64_t k1) {
-    T* s = square_avg_[i].data<T>();
-    const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
-    const T alpha = static_cast<T>(o.alpha), rest = static_cast<T>(1.0 - o.alpha);
-    const T eps = static_cast<T>(o.eps);
-    for (std::int64_t k = k0; k < k1; ++k) {
-      const T gk = dw[k] + wd * w[k];
-      s[k] = alpha * s[k] + rest * gk * gk;
-      w[k] -= lr * gk / (std::sqrt(s[k]) + eps);
-    }
-  });
+  for_each_update(params_,
+                  [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0, std::int64_t k1) {
+                    T* s = square_avg_[i].data<T>();
+                    const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
+                    const T alpha = static_cast<T>(o.alpha), rest = static_cast<T>(1.0 - o.alpha);
+                    const T eps = static_cast<T>(o.eps);
+                    for (std::int64_t k = k0; k < k1; ++k) {
+                      const T gk = dw[k] + wd * w[k];
+                      s[k] = alpha * s[k] + rest * gk * gk;
+                      w[k] -= lr * gk / (std::sqrt(s[k]) + eps);
+                    }
+                  });
 }
 
 void RMSprop::append_state(NamedTensors& out) const {
@@ -234,22 +234,22 @@ void Adam::step() {
   const AdamOptions& o = options_;
   const double t = ++*step_.data<double>();  // once per step, whatever the parameter count
   const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
-  for_each_update(params_, [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0,
-                                        std::int64_t k1) {
-    T* m = exp_avg_[i].data<T>();
-    T* v = exp_avg_sq_[i].data<T>();
-    const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
-    const T b1 = static_cast<T>(o.beta1), r1 = static_cast<T>(1.0 - o.beta1);
-    const T b2 = static_cast<T>(o.beta2), r2 = static_cast<T>(1.0 - o.beta2);
-    const T inv_bc1 = static_cast<T>(1.0 / bc1), inv_bc2 = static_cast<T>(1.0 / bc2);
-    const T eps = static_cast<T>(o.eps);
-    for (std::int64_t k = k0; k < k1; ++k) {
-      const T gk = dw[k] + wd * w[k];
-      m[k] = b1 * m[k] + r1 * gk;
-      v[k] = b2 * v[k] + r2 * gk * gk;
-      w[k] -= lr * (m[k] * inv_bc1) / (std::sqrt(v[k] * inv_bc2) + eps);
-    }
-  });
+  for_each_update(
+      params_, [&]<class T>(std::size_t i, T* w, const T* dw, std::int64_t k0, std::int64_t k1) {
+        T* m = exp_avg_[i].data<T>();
+        T* v = exp_avg_sq_[i].data<T>();
+        const T lr = static_cast<T>(lr_), wd = static_cast<T>(o.weight_decay);
+        const T b1 = static_cast<T>(o.beta1), r1 = static_cast<T>(1.0 - o.beta1);
+        const T b2 = static_cast<T>(o.beta2), r2 = static_cast<T>(1.0 - o.beta2);
+        const T inv_bc1 = static_cast<T>(1.0 / bc1), inv_bc2 = static_cast<T>(1.0 / bc2);
+        const T eps = static_cast<T>(o.eps);
+        for (std::int64_t k = k0; k < k1; ++k) {
+          const T gk = dw[k] + wd * w[k];
+          m[k] = b1 * m[k] + r1 * gk;
+          v[k] = b2 * v[k] + r2 * gk * gk;
+          w[k] -= lr * (m[k] * inv_bc1) / (std::sqrt(v[k] * inv_bc2) + eps);
+        }
+      });
 }
 
 void Adam::append_state(NamedTensors& out) const {

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <tapegrad/graph/export.hpp>
-#include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/graph/named_tensors.hpp>
+#include <tapegrad/graph/tensor.hpp>
 #include <vector>
 
 namespace tapegrad::optim {
@@ -49,7 +49,7 @@ class TAPEGRAD_API Optimizer {
   /// Replaces the state by `state` (as returned by state(), e.g. loaded from a file).
   /// All or nothing: names, shapes and count are checked before anything changes;
   /// throws ValueError (missing or unexpected name) or ShapeError (wrong shape).
-  void load_state(const NamedTensors& state);
+  void load_state(const NamedTensors& given);
 
  protected:
   /// Appends the optimizer's own state tensors to `out` (the base adds "lr").

@@ -19,7 +19,9 @@ void check_positive(const char* who, const char* what, std::int64_t value) {
 double step_decay(double lr0, std::int64_t epoch, std::int64_t step_size, double gamma) {
   check_epoch("step_decay", epoch);
   check_positive("step_decay", "step_size", step_size);
-  return lr0 * std::pow(gamma, static_cast<double>(epoch / step_size));
+  // Whole steps: the learning rate drops every step_size epochs.
+  return lr0 * std::pow(gamma, static_cast<double>(
+                                   epoch / step_size));  // NOLINT(bugprone-integer-division)
 }
 
 double exponential_decay(double lr0, std::int64_t epoch, double gamma) {
@@ -36,7 +38,10 @@ double scheduled_inverse_time_decay(double lr0, std::int64_t epoch, double decay
                                     std::int64_t time_interval) {
   check_epoch("scheduled_inverse_time_decay", epoch);
   check_positive("scheduled_inverse_time_decay", "time_interval", time_interval);
-  return lr0 / (1.0 + decay_rate * static_cast<double>(epoch / time_interval));
+  // Whole intervals: the course's floor(epoch / time_interval).
+  return lr0 /
+         (1.0 + decay_rate * static_cast<double>(
+                                 epoch / time_interval));  // NOLINT(bugprone-integer-division)
 }
 
 double cosine_decay(double lr0, std::int64_t epoch, std::int64_t T, double lr_min) {

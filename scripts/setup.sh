@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev                         # reading the .gz IDX files
   libcli11-dev                       # command lines of the examples
   dataset-fashion-mnist              # the real data (/usr/share/datasets/fashion-mnist)
+  clang-format clang-tidy            # make format / format-check, make tidy
 )
 
 missing=()

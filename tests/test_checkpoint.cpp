@@ -1,9 +1,8 @@
 #define BOOST_TEST_MODULE checkpoint
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
@@ -15,6 +14,7 @@
 #include <tapegrad/tapegrad.hpp>
 #include <thread>
 #include <vector>
+
 #include "support/temp_dir.hpp"
 
 using namespace tapegrad;
@@ -341,8 +341,8 @@ BOOST_AUTO_TEST_CASE(killed_save_leaves_the_previous_or_the_new_checkpoint_whole
                           "the saving child ended by itself (status " << status << ")");
 
     for (const auto& name : tmp.entries())
-      if (name != "ckpt.tg" && std::find(left_behind.begin(), left_behind.end(), name) ==
-                                   left_behind.end())
+      if (name != "ckpt.tg" &&
+          std::find(left_behind.begin(), left_behind.end(), name) == left_behind.end())
         left_behind.push_back(name);
 
     std::vector<Tensor> got{zeros({512, 1024}).requires_grad_(),

@@ -14,7 +14,6 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
-#include <tapegrad/tapegrad.hpp>
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -185,9 +185,10 @@ std::vector<std::string> names_of(const NamedTensors& tensors) {
 
 BOOST_AUTO_TEST_CASE(module_names_parameters_with_dots_and_keeps_buffers_apart) {
   TwoLayer model;
-  BOOST_TEST(names_of(model.named_parameters()) ==
-                 std::vector<std::string>({"hidden.weight", "hidden.bias", "out.weight", "out.bias"}),
-             tt::per_element());
+  BOOST_TEST(
+      names_of(model.named_parameters()) ==
+          std::vector<std::string>({"hidden.weight", "hidden.bias", "out.weight", "out.bias"}),
+      tt::per_element());
   BOOST_TEST(names_of(model.named_buffers()) == std::vector<std::string>({"count"}),
              tt::per_element());
   BOOST_TEST(names_of(model.state_dict()).size() == 5u);
@@ -225,8 +226,7 @@ BOOST_AUTO_TEST_CASE(sequential_applies_its_steps_in_order) {
   // W x + b = (1 + 0.5, -2) -> relu (1.5, 0) -> * 2 = (3, 0).
   const Tensor out = model(tensor({1, 2, 3}, {3, 1}, float64));
   BOOST_TEST(out.to_vector() == std::vector<double>({3, 0}), tt::per_element());
-  BOOST_TEST(names_of(model.named_parameters()) ==
-                 std::vector<std::string>({"0.weight", "0.bias"}),
+  BOOST_TEST(names_of(model.named_parameters()) == std::vector<std::string>({"0.weight", "0.bias"}),
              tt::per_element());
   BOOST_CHECK_THROW(model.at<nn::Linear>(1), ValueError);
   BOOST_CHECK_THROW(model[3], IndexError);
@@ -238,8 +238,7 @@ BOOST_AUTO_TEST_CASE(a_module_shared_by_two_steps_has_its_parameters_once) {
   auto shared = std::make_shared<nn::Linear>(2, 2);
   nn::Sequential model{shared, nn::Tanh(), shared};
   BOOST_TEST(model.parameters().size() == 2u);
-  BOOST_TEST(names_of(model.named_parameters()) ==
-                 std::vector<std::string>({"0.weight", "0.bias"}),
+  BOOST_TEST(names_of(model.named_parameters()) == std::vector<std::string>({"0.weight", "0.bias"}),
              tt::per_element());
 }
 
@@ -251,12 +250,12 @@ BOOST_AUTO_TEST_CASE(module_rejects_bad_names_and_parameters) {
   };
   Bad bad;
   bad.add("w", zeros({1}));
-  BOOST_CHECK_THROW(bad.add("w", zeros({1})), ValueError);       // taken
-  BOOST_CHECK_THROW(bad.add("a.b", zeros({1})), ValueError);     // a dot
-  BOOST_CHECK_THROW(bad.add("", zeros({1})), ValueError);        // empty
-  BOOST_CHECK_THROW(bad.add("u", Tensor()), ValueError);         // undefined
+  BOOST_CHECK_THROW(bad.add("w", zeros({1})), ValueError);    // taken
+  BOOST_CHECK_THROW(bad.add("a.b", zeros({1})), ValueError);  // a dot
+  BOOST_CHECK_THROW(bad.add("", zeros({1})), ValueError);     // empty
+  BOOST_CHECK_THROW(bad.add("u", Tensor()), ValueError);      // undefined
   Tensor w = zeros({1}).requires_grad_();
-  BOOST_CHECK_THROW(bad.add("v", w * 2.0), ValueError);          // not a leaf
+  BOOST_CHECK_THROW(bad.add("v", w * 2.0), ValueError);  // not a leaf
   nn::Sequential model;
   model.push_back("first", nn::ReLU());
   BOOST_CHECK_THROW(model.push_back("first", nn::ReLU()), ValueError);
@@ -327,8 +326,8 @@ BOOST_AUTO_TEST_CASE(mlp_takes_one_activation_per_layer) {
   BOOST_TEST(out.shape() == Shape({1, 7}), tt::per_element());
   // sigmoid(W2 tanh(W1 x + b1) + b2), computed by hand.
   const Tensor want =
-      sigmoid(matmul(model.layer(2).W, tanh(matmul(model.layer(1).W, ones({4, 7}, float64)) +
-                                           model.layer(1).b)) +
+      sigmoid(matmul(model.layer(2).W,
+                     tanh(matmul(model.layer(1).W, ones({4, 7}, float64)) + model.layer(1).b)) +
               model.layer(2).b);
   BOOST_TEST(out.to_vector() == want.to_vector(), tt::per_element());
   BOOST_CHECK_THROW(nn::MLP({4, 3, 1}, std::vector<nn::AnyModule>{nn::Tanh()}), ValueError);

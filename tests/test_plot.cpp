@@ -12,8 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include <tapegrad/tapegrad.hpp>
-#include <tapegrad/tapegrad.hpp>
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;

@@ -11,6 +11,7 @@
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
+
 #include "support/temp_dir.hpp"
 
 using namespace tapegrad;

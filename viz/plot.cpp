@@ -1,9 +1,4 @@
-#include <tapegrad/viz/plot.hpp>
-
 #include <fmt/format.h>
-
-#include <tapegrad/graph/autograd.hpp>
-#include <tapegrad/io/atomic_file.hpp>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +7,9 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/viz/plot.hpp>
 
 namespace tapegrad::plot {
 
@@ -391,6 +389,7 @@ void decision_boundary(const fs::path& file, const Predict& predict, const Tenso
   }
   put(out, "</g>\n");
   std::vector<LegendEntry> legend;
+  legend.reserve(static_cast<std::size_t>(n_classes));
   for (int c = 0; c < n_classes; ++c)
     legend.push_back({static_cast<std::size_t>(c) < options.class_names.size()
                           ? options.class_names[static_cast<std::size_t>(c)]

@@ -1,11 +1,10 @@
-#include <tapegrad/viz/progress.hpp>
-
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <tapegrad/graph/error.hpp>
+#include <tapegrad/viz/progress.hpp>
 
 namespace tapegrad::progress {
 

@@ -33,7 +33,7 @@ TAPEGRAD_API std::string format_duration(double seconds);
 
 /// "label [=====>    ] 120/1000  12% cost 0.693147 0:03<0:22" on one line.
 ///
-/// On a terminal it redraws in place (\r), at most every 100 ms, so calling update()
+/// On a terminal it redraws in place (`\r`), at most every 100 ms, so calling update()
 /// every iteration costs a clock read. Elsewhere (a CI log, a pipe) it prints one line
 /// per 10% of progress instead of flooding the log.
 class TAPEGRAD_API Bar {
@@ -41,7 +41,7 @@ class TAPEGRAD_API Bar {
   /// How the bar is drawn.
   enum class Mode {
     automatic,  ///< redraw on a terminal, lines otherwise
-    redraw,     ///< one line redrawn in place (\r)
+    redraw,     ///< one line redrawn in place (`\r`)
     lines,      ///< a new line per 10% of progress
   };
 

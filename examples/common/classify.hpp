@@ -9,8 +9,6 @@
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 
-#include <tapegrad/tapegrad.hpp>
-
 namespace tapegrad::examples {
 
 /// Fraction of columns where the prediction (A > 0.5) equals Y; A and Y are (1, m).

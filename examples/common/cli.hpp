@@ -19,9 +19,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 namespace tapegrad::examples {
 
@@ -51,7 +50,7 @@ inline void add_data_options(CLI::App& app, DataOptions& data) {
       ->check(CLI::PositiveNumber);
 }
 
-/// --save FILE / --load FILE: the trained parameters, in optim/serialize.hpp's format.
+/// --save FILE / --load FILE: the trained parameters, in io/tensor_file.hpp's format.
 struct ParameterFiles {
   std::filesystem::path save;
   std::filesystem::path load;

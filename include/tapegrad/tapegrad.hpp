@@ -9,6 +9,11 @@
 ///   data/   IDX and CSV readers, data sets, transforms, mini-batches
 ///   io/     the atomic file, tensor files, checkpoints
 ///   viz/    SVG plots and the progress bar
+#include <tapegrad/data/batches.hpp>
+#include <tapegrad/data/csv.hpp>
+#include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/transforms.hpp>
 #include <tapegrad/graph/anomaly.hpp>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/dtype.hpp>
@@ -20,6 +25,17 @@
 #include <tapegrad/graph/shape.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/graph/threads.hpp>
+#include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/crc32.hpp>
+#include <tapegrad/io/little_endian.hpp>
+#include <tapegrad/io/tensor_file.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/mlp.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/elementwise.hpp>
@@ -27,24 +43,8 @@
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
-#include <tapegrad/nn/activation.hpp>
-#include <tapegrad/nn/init.hpp>
-#include <tapegrad/nn/linear.hpp>
-#include <tapegrad/nn/mlp.hpp>
-#include <tapegrad/nn/module.hpp>
-#include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/schedule.hpp>
-#include <tapegrad/data/batches.hpp>
-#include <tapegrad/data/csv.hpp>
-#include <tapegrad/data/dataset.hpp>
-#include <tapegrad/data/idx.hpp>
-#include <tapegrad/data/transforms.hpp>
-#include <tapegrad/io/atomic_file.hpp>
-#include <tapegrad/io/checkpoint.hpp>
-#include <tapegrad/io/crc32.hpp>
-#include <tapegrad/io/little_endian.hpp>
-#include <tapegrad/io/tensor_file.hpp>
+#include <tapegrad/version.hpp>
 #include <tapegrad/viz/plot.hpp>
 #include <tapegrad/viz/progress.hpp>
-#include <tapegrad/version.hpp>

@@ -17,7 +17,6 @@
 #include <iterator>
 #include <string>
 #include <string_view>
-
 #include <tapegrad/tapegrad.hpp>
 
 namespace tg = tapegrad;
@@ -103,9 +102,9 @@ std::string train_fashion_mnist(const std::filesystem::path& data_dir,
   tg::NoGradGuard no_grad;  // evaluation, and the checks below, record nothing
   auto predicted = tg::argmax(model(test.X), 0, /*keepdims=*/true);
   const double accuracy = tg::mean(tg::equal(predicted, test.Y)).item();
-  fmt::print("consumer: Fashion-MNIST, 2 epochs on 6000 images: test accuracy {:.4f}\n",
-             accuracy);
-  if (accuracy < 0.75) return fmt::format("Fashion-MNIST test accuracy {:.4f} below 0.75", accuracy);
+  fmt::print("consumer: Fashion-MNIST, 2 epochs on 6000 images: test accuracy {:.4f}\n", accuracy);
+  if (accuracy < 0.75)
+    return fmt::format("Fashion-MNIST test accuracy {:.4f} below 0.75", accuracy);
 
   // Save, then load into a fresh model and optimizer: same logits, and one more step
   // of each on the same batch gives the same parameters.
