@@ -15,11 +15,11 @@ Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 
 Tensor Tanh::forward(const Tensor& x) { return tapegrad::tanh(x); }
 
-Tensor Softmax::forward(const Tensor& x) { return softmax(x, axis_); }
-std::string Softmax::extra_repr() const { return fmt::format("axis={}", axis_); }
+std::string AlongAxis::extra_repr() const { return fmt::format("axis={}", axis_); }
 
-Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, axis_); }
-std::string LogSoftmax::extra_repr() const { return fmt::format("axis={}", axis_); }
+Tensor Softmax::forward(const Tensor& x) { return softmax(x, axis()); }
+
+Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, axis()); }
 
 Functional::Functional(Function f, std::string name) : Module(std::move(name)), f_(std::move(f)) {
   if (!f_) throw ValueError(fmt::format("{}: the function is empty", type_name()));

@@ -7,6 +7,7 @@
 #include <string>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <utility>
 
 namespace tapegrad::nn {
 
@@ -44,28 +45,34 @@ class TAPEGRAD_API Tanh : public Module {
   Tensor forward(const Tensor& x) override;  ///< tanh(x)
 };
 
-/// softmax(x, axis): axis 0 for the course's (classes, m) scores.
-class TAPEGRAD_API Softmax : public Module {
+/// The base of modules that normalize along one axis (Softmax, LogSoftmax).
+class TAPEGRAD_API AlongAxis : public Module {
  public:
-  /// Normalizes along `axis`.
-  explicit Softmax(int axis) : Module("Softmax"), axis_(axis) {}
-  Tensor forward(const Tensor& x) override;  ///< softmax(x, axis)
-  std::string extra_repr() const override;   ///< "axis=0"
+  int axis() const { return axis_; }        ///< the axis normalized along
+  std::string extra_repr() const override;  ///< "axis=0"
+
+ protected:
+  /// A module named `type_name` that works along `axis`.
+  AlongAxis(std::string type_name, int axis) : Module(std::move(type_name)), axis_(axis) {}
 
  private:
   int axis_;
 };
 
-/// log_softmax(x, axis).
-class TAPEGRAD_API LogSoftmax : public Module {
+/// softmax(x, axis): axis 0 for the course's (classes, m) scores.
+class TAPEGRAD_API Softmax : public AlongAxis {
  public:
   /// Normalizes along `axis`.
-  explicit LogSoftmax(int axis) : Module("LogSoftmax"), axis_(axis) {}
-  Tensor forward(const Tensor& x) override;  ///< log_softmax(x, axis)
-  std::string extra_repr() const override;   ///< "axis=0"
+  explicit Softmax(int axis) : AlongAxis("Softmax", axis) {}
+  Tensor forward(const Tensor& x) override;  ///< softmax(x, axis)
+};
 
- private:
-  int axis_;
+/// log_softmax(x, axis).
+class TAPEGRAD_API LogSoftmax : public AlongAxis {
+ public:
+  /// Normalizes along `axis`.
+  explicit LogSoftmax(int axis) : AlongAxis("LogSoftmax", axis) {}
+  Tensor forward(const Tensor& x) override;  ///< log_softmax(x, axis)
 };
 
 /// x itself: a linear output layer's "activation".

@@ -148,6 +148,7 @@ BOOST_AUTO_TEST_CASE(activation_modules_apply_their_ops) {
   BOOST_TEST(nn::LogSoftmax(0)(z).to_vector()[1] == std::log(p[1]), tt::tolerance(1e-14));
   BOOST_TEST(nn::ReLU().parameters().empty());
   BOOST_TEST(nn::LeakyReLU(0.2).to_string() == "LeakyReLU(slope=0.2)");
+  BOOST_TEST(nn::Softmax(0).to_string() == "Softmax(axis=0)");
 }
 
 BOOST_AUTO_TEST_CASE(functional_wraps_any_function_and_its_gradient_flows) {
