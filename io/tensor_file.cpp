@@ -104,6 +104,17 @@ class Reader {
     throw IoError(fmt::format("{}: {}: {} at byte {}", who_, source_, what, offset));
   }
 
+  // A checksum over bytes [first, end) that does not match the one stored at `stored_at`:
+  // some byte of the range (or of the stored checksum) is damaged, and no one byte can be
+  // blamed, so the message names the range.
+  [[noreturn]] void fail_checksum(const std::string& what, std::size_t first, std::size_t end,
+                                  std::uint32_t stored, std::uint32_t computed) const {
+    throw IoError(fmt::format(
+        "{}: {}: {}: bytes {} to {} do not match their checksum at bytes {} to {} (stored "
+        "{:08x}, computed {:08x}): the file is corrupted",
+        who_, source_, what, first, end - 1, end, end + 3, stored, computed));
+  }
+
   // Claims the next n bytes for `what`, or reports where the file ends.
   const char* take(std::size_t n, const std::string& what) {
     if (n > remaining())
@@ -163,10 +174,7 @@ TensorFile decode_tensor_file(const std::string& bytes, const std::string& sourc
     const std::size_t end = r.offset();
     const auto stored = r.uint<std::uint32_t>("the info checksum");
     const std::uint32_t computed = crc32(r.at(info_start), end - info_start);
-    if (stored != computed)
-      r.fail(end, fmt::format("info block: checksum mismatch over bytes {}..{} (stored {:08x}, "
-                              "computed {:08x}): the file is corrupted",
-                              info_start, end, stored, computed));
+    if (stored != computed) r.fail_checksum("info block", info_start, end, stored, computed);
   }
   const std::size_t count_at = r.offset();
   const auto count = r.uint<std::uint64_t>("the tensor count");
@@ -196,8 +204,8 @@ TensorFile decode_tensor_file(const std::string& bytes, const std::string& sourc
     const auto ndim = r.uint<std::uint32_t>(label + "'s rank");
     if (ndim > kMaxDims) r.fail(ndim_at, fmt::format("{}: implausible rank {}", label, ndim));
     Shape shape(ndim);
-    std::uint64_t elems = 1, nonzero = 1;
-    const std::uint64_t max_elems = r.remaining() / dtype_size(dtype);
+    std::uint64_t nonzero = 1;  // the product of the extents that are not 0
+    bool empty = false;
     for (std::uint32_t d = 0; d < ndim; ++d) {
       const std::size_t extent_at = r.offset();
       const auto extent = r.uint<std::uint64_t>(label + "'s shape");
@@ -211,20 +219,16 @@ TensorFile decode_tensor_file(const std::string& bytes, const std::string& sourc
           r.fail(extent_at, fmt::format("{}: implausible shape: too many elements", label));
         nonzero *= extent;
       }
-      // Saturate instead of overflowing: a huge product is reported as truncation.
-      elems = (extent != 0 && elems > max_elems / extent) ? max_elems + 1 : elems * extent;
+      empty |= extent == 0;
     }
-    const std::size_t nbytes = elems > max_elems ? SIZE_MAX : elems * dtype_size(dtype);
+    // Exact, and no overflow: nonzero <= INT64_MAX / 8, so nonzero * 8 fits.
+    const std::size_t nbytes = empty ? 0 : nonzero * dtype_size(dtype);
     const char* data =
         r.take(nbytes, fmt::format("{}'s data of shape {}", label, shape_str(shape)));
     const std::size_t end = r.offset();
-    const std::size_t crc_at = r.offset();
     const auto stored = r.uint<std::uint32_t>(label + "'s checksum");
     const std::uint32_t computed = crc32(r.at(start), end - start);
-    if (stored != computed)
-      r.fail(crc_at, fmt::format("{}: checksum mismatch over bytes {}..{} (stored {:08x}, computed "
-                                 "{:08x}): the file is corrupted",
-                                 label, start, end, stored, computed));
+    if (stored != computed) r.fail_checksum(label, start, end, stored, computed);
     if (!names.insert(name).second) r.fail(start, fmt::format("{}: the name appears twice", label));
     Tensor t = Tensor::empty(shape, dtype);
     get_data(t.raw_data(), data, nbytes, dtype_size(dtype));

@@ -1,9 +1,12 @@
 #define BOOST_TEST_MODULE serialize
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -65,14 +68,16 @@ void check_all_sentinel(const NamedTensors& ts) {
 
 // Loading `path` must throw IoError naming the file and a byte offset, and leave a
 // destination unchanged.
-void check_rejected(const fs::path& path, const std::string& expect_in_message = "",
-                    bool names_a_byte = true) {
+// Returns the message.
+std::string check_rejected(const fs::path& path, const std::string& expect_in_message = "",
+                           bool names_a_byte = true) {
   NamedTensors dest = sentinel_like(sample());
+  std::string msg;
   try {
     load_parameters_into(path, dest);
     BOOST_ERROR("load_parameters_into accepted a bad file");
   } catch (const IoError& e) {
-    const std::string msg = e.what();
+    msg = e.what();
     BOOST_TEST(msg.find(path.string()) != std::string::npos, msg);
     BOOST_TEST((msg.find("byte") != std::string::npos) == names_a_byte, msg);
     if (!expect_in_message.empty())
@@ -80,6 +85,7 @@ void check_rejected(const fs::path& path, const std::string& expect_in_message =
   }
   check_all_sentinel(dest);
   BOOST_CHECK_THROW(load_parameters(path), IoError);
+  return msg;
 }
 
 }  // namespace
@@ -160,6 +166,61 @@ BOOST_AUTO_TEST_CASE(truncated_file_throws_io_error_at_every_length) {
   }
   write_bytes(tmp / "cut.bin", bytes.substr(0, bytes.size() - 3));
   check_rejected(tmp / "cut.bin", "truncated");
+}
+
+// No message states a size the file does not have: cut anywhere, a message that says
+// "needs N bytes" names the bytes that field really needs (never a sentinel such as
+// SIZE_MAX), and the file's real size.
+BOOST_AUTO_TEST_CASE(truncated_file_messages_state_real_sizes) {
+  TempDir tmp;
+  save_parameters(tmp / "full.bin", {{"W", zeros({3, 4}, float32)}});
+  const std::string bytes = read_bytes(tmp / "full.bin");
+  // magic 8, version 4, info 4 + crc 4, count 8, name_len 4, "W" 1, dtype 1, rank 4,
+  // extents 2 x 8: the data starts at byte 54 and is 3 x 4 x 4 = 48 bytes.
+  BOOST_TEST_REQUIRE(bytes.size() == 54u + 48u + 4u);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    write_bytes(tmp / "cut.bin", bytes.substr(0, n));
+    const std::string msg = check_rejected(tmp / "cut.bin");
+    BOOST_TEST(msg.find("18446744073709551615") == std::string::npos, msg);
+    BOOST_TEST(msg.find(std::to_string(SIZE_MAX)) == std::string::npos, msg);
+  }
+  write_bytes(tmp / "cut.bin", bytes.substr(0, 70));
+  BOOST_TEST(check_rejected(tmp / "cut.bin") ==
+             fmt::format("load_parameters_into: {}: truncated at byte 70: tensor 0 ('W')'s data "
+                         "of shape [3, 4] needs 48 bytes from byte 54, but the file has 70 bytes",
+                         (tmp / "cut.bin").string()));
+}
+
+// A flipped byte is inside the range the message names: the checksummed bytes or the
+// stored checksum itself (a checksum cannot say which byte is wrong, so no message
+// claims one).
+BOOST_AUTO_TEST_CASE(flipped_byte_lies_in_the_range_the_message_names) {
+  TempDir tmp;
+  save_parameters(tmp / "good.bin", sample());
+  const std::string bytes = read_bytes(tmp / "good.bin");
+  int checksum_messages = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    write_bytes(tmp / "bad.bin", bad);
+    const std::string msg = check_rejected(tmp / "bad.bin");
+    const auto at = msg.find("do not match their checksum");
+    if (at == std::string::npos) continue;
+    ++checksum_messages;
+    std::size_t first = 0, last = 0, crc_first = 0, crc_last = 0;
+    const auto from = msg.rfind(": bytes ", at);
+    BOOST_TEST_REQUIRE(from != std::string::npos);
+    BOOST_TEST_REQUIRE(
+        std::sscanf(msg.c_str() + from,
+                    ": bytes %zu to %zu do not match their checksum at bytes %zu to %zu", &first,
+                    &last, &crc_first, &crc_last) == 4,
+        msg);
+    BOOST_TEST((first <= i && i <= crc_last), "byte " << i << ": " << msg);
+    BOOST_TEST(crc_first == last + 1);
+    BOOST_TEST(crc_last == crc_first + 3);
+  }
+  // Most flips land where only a checksum can tell.
+  BOOST_TEST(checksum_messages > static_cast<int>(bytes.size()) / 2);
 }
 
 BOOST_AUTO_TEST_CASE(corrupted_byte_anywhere_throws_io_error) {
