@@ -1,3 +1,4 @@
+#include <cmath>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
@@ -77,6 +78,42 @@ Tensor div(double s, const Tensor& x) {
   });
 }
 
+Tensor div(const Tensor& x, double s) {
+  kernels::check_defined("div", x);
+  Tensor out = map_unary(x, [s](auto v) { return v / cast<decltype(v)>(s); });
+  return record("div_scalar", out, {&x}, [s](const Tensor& g, Needs) { return Grads{g / s}; });
+}
+
+namespace {
+// maximum(a, b) when pick_a(a, b) is a > b, minimum when it is a < b. NaN wins, as
+// in PyTorch. The gradient of a is g * w, of b g * (1 - w), with w = 1 where a is
+// picked, 0 where b is, and 1/2 at a tie (PyTorch splits it: neither input is the
+// one that "won", and the halves keep d/da + d/db = 1 as for max(x, x) = x).
+template <class Pick>
+Tensor extremum(const char* name, const Tensor& a, const Tensor& b, Pick pick_a) {
+  Tensor out = map_binary(name, a, b, [pick_a](auto x, auto y) {
+    return std::isnan(x) || pick_a(x, y) ? x : y;  // y when y is NaN, or picked
+  });
+  if (!should_record({&a, &b})) return out;
+  return record(name, out, {&a, &b},
+                [name, pick_a, a = a.detach(), b = b.detach()](const Tensor& g, Needs needs) {
+                  const Tensor w = map_binary(name, a, b, [pick_a](auto x, auto y) {
+                    using T = decltype(x);
+                    return x == y ? T(0.5) : (pick_a(x, y) ? T(1) : T(0));
+                  });
+                  return Grads{needs[0] ? g * w : Tensor(), needs[1] ? g * (1.0 - w) : Tensor()};
+                });
+}
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return extremum("maximum", a, b, [](auto x, auto y) { return x > y; });
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return extremum("minimum", a, b, [](auto x, auto y) { return x < y; });
+}
+
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   kernels::check_defined("where", mask);
   kernels::check_same_dtype("where", mask, a);
@@ -117,10 +154,26 @@ Tensor operator>(const Tensor& a, const Tensor& b) { return greater(a, b); }
 Tensor operator<(const Tensor& a, const Tensor& b) { return less(a, b); }
 Tensor operator>=(const Tensor& a, const Tensor& b) { return greater_equal(a, b); }
 Tensor operator<=(const Tensor& a, const Tensor& b) { return less_equal(a, b); }
-Tensor operator>(const Tensor& a, double s) { return greater(a, scalar(s, a.dtype())); }
-Tensor operator<(const Tensor& a, double s) { return less(a, scalar(s, a.dtype())); }
-Tensor operator>=(const Tensor& a, double s) { return greater_equal(a, scalar(s, a.dtype())); }
-Tensor operator<=(const Tensor& a, double s) { return less_equal(a, scalar(s, a.dtype())); }
+Tensor operator==(const Tensor& a, const Tensor& b) { return equal(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return not_equal(a, b); }
+// A scalar is a [] tensor of the other side's dtype (checked defined first, so an
+// undefined tensor gets the usual message).
+#define TAPEGRAD_SCALAR_COMPARISON(op, name)      \
+  Tensor operator op(const Tensor& a, double s) { \
+    kernels::check_defined(#name, a);             \
+    return name(a, scalar(s, a.dtype()));         \
+  }                                               \
+  Tensor operator op(double s, const Tensor& a) { \
+    kernels::check_defined(#name, a);             \
+    return name(scalar(s, a.dtype()), a);         \
+  }
+TAPEGRAD_SCALAR_COMPARISON(>, greater)
+TAPEGRAD_SCALAR_COMPARISON(<, less)
+TAPEGRAD_SCALAR_COMPARISON(>=, greater_equal)
+TAPEGRAD_SCALAR_COMPARISON(<=, less_equal)
+TAPEGRAD_SCALAR_COMPARISON(==, equal)
+TAPEGRAD_SCALAR_COMPARISON(!=, not_equal)
+#undef TAPEGRAD_SCALAR_COMPARISON
 
 Tensor& operator+=(Tensor& a, const Tensor& b) { return a.add_(b); }
 Tensor& operator-=(Tensor& a, const Tensor& b) { return a.add_(b, -1.0); }
@@ -137,6 +190,10 @@ Tensor& operator/=(Tensor& a, const Tensor& b) {
 Tensor& operator+=(Tensor& a, double s) { return a.add_(s); }
 Tensor& operator-=(Tensor& a, double s) { return a.add_(-s); }
 Tensor& operator*=(Tensor& a, double s) { return a.mul_(s); }
-Tensor& operator/=(Tensor& a, double s) { return a.mul_(1.0 / s); }
+Tensor& operator/=(Tensor& a, double s) {  // a true division, as a / s
+  a.check_mutable("div_");
+  kernels::update_binary("div_", a, scalar(s, a.dtype()), [](auto x, auto y) { return x / y; });
+  return a;
+}
 
 }  // namespace tapegrad

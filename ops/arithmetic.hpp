@@ -28,6 +28,16 @@ TAPEGRAD_API Tensor mul(const Tensor& x, double s);
 TAPEGRAD_API Tensor sub(double s, const Tensor& x);
 /// s / x for a scalar s, same shape. d/dx = -s / x^2.
 TAPEGRAD_API Tensor div(double s, const Tensor& x);
+/// x / s for a scalar s, same shape; divides (10 / 3 in float32 is 3.3333333, not
+/// 10 * (1 / 3.0)). d/dx = 1/s.
+TAPEGRAD_API Tensor div(const Tensor& x, double s);
+
+/// Elementwise larger of a and b, broadcasting; NaN if either is NaN. d/da = 1 where
+/// a > b, 0 where a < b, 1/2 at a tie (as PyTorch: the gradient is split); d/db mirrors.
+TAPEGRAD_API Tensor maximum(const Tensor& a, const Tensor& b);
+/// Elementwise smaller of a and b, broadcasting; NaN if either is NaN. d/da = 1 where
+/// a < b, 0 where a > b, 1/2 at a tie; d/db mirrors.
+TAPEGRAD_API Tensor minimum(const Tensor& a, const Tensor& b);
 
 /// mask ? a : b elementwise, broadcasting all three. d/da = mask, d/db = 1 - mask;
 /// the mask gets no gradient.
@@ -49,24 +59,36 @@ inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); } 
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }  ///< div(a, b)
 inline Tensor operator-(const Tensor& x) { return neg(x); }                      ///< neg(x)
 
-inline Tensor operator+(const Tensor& x, double s) { return add(x, s); }        ///< add(x, s)
-inline Tensor operator+(double s, const Tensor& x) { return add(x, s); }        ///< add(x, s)
-inline Tensor operator-(const Tensor& x, double s) { return add(x, -s); }       ///< add(x, -s)
-inline Tensor operator-(double s, const Tensor& x) { return sub(s, x); }        ///< sub(s, x)
-inline Tensor operator*(const Tensor& x, double s) { return mul(x, s); }        ///< mul(x, s)
-inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }        ///< mul(x, s)
-inline Tensor operator/(const Tensor& x, double s) { return mul(x, 1.0 / s); }  ///< mul(x, 1/s)
-inline Tensor operator/(double s, const Tensor& x) { return div(s, x); }        ///< div(s, x)
+inline Tensor operator+(const Tensor& x, double s) { return add(x, s); }   ///< add(x, s)
+inline Tensor operator+(double s, const Tensor& x) { return add(x, s); }   ///< add(x, s)
+inline Tensor operator-(const Tensor& x, double s) { return add(x, -s); }  ///< add(x, -s)
+inline Tensor operator-(double s, const Tensor& x) { return sub(s, x); }   ///< sub(s, x)
+inline Tensor operator*(const Tensor& x, double s) { return mul(x, s); }   ///< mul(x, s)
+inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }   ///< mul(x, s)
+inline Tensor operator/(const Tensor& x, double s) { return div(x, s); }   ///< div(x, s)
+inline Tensor operator/(double s, const Tensor& x) { return div(s, x); }   ///< div(s, x)
 
-// Comparison operators: masks of 1 and 0, never recorded.
+// Comparison operators: masks of 1 and 0 in the inputs' dtype, never recorded. A
+// scalar may stand on either side (2.0 > A is the mask of A < 2). A == B is a mask
+// too, as in PyTorch, not a bool: compare values with .to_vector() or all-of a mask.
 TAPEGRAD_API Tensor operator>(const Tensor& a, const Tensor& b);   ///< greater(a, b)
 TAPEGRAD_API Tensor operator<(const Tensor& a, const Tensor& b);   ///< less(a, b)
 TAPEGRAD_API Tensor operator>=(const Tensor& a, const Tensor& b);  ///< greater_equal(a, b)
 TAPEGRAD_API Tensor operator<=(const Tensor& a, const Tensor& b);  ///< less_equal(a, b)
+TAPEGRAD_API Tensor operator==(const Tensor& a, const Tensor& b);  ///< equal(a, b)
+TAPEGRAD_API Tensor operator!=(const Tensor& a, const Tensor& b);  ///< not_equal(a, b)
 TAPEGRAD_API Tensor operator>(const Tensor& a, double s);          ///< mask of a > s
 TAPEGRAD_API Tensor operator<(const Tensor& a, double s);          ///< mask of a < s
 TAPEGRAD_API Tensor operator>=(const Tensor& a, double s);         ///< mask of a >= s
 TAPEGRAD_API Tensor operator<=(const Tensor& a, double s);         ///< mask of a <= s
+TAPEGRAD_API Tensor operator==(const Tensor& a, double s);         ///< mask of a == s
+TAPEGRAD_API Tensor operator!=(const Tensor& a, double s);         ///< mask of a != s
+TAPEGRAD_API Tensor operator>(double s, const Tensor& a);          ///< mask of s > a
+TAPEGRAD_API Tensor operator<(double s, const Tensor& a);          ///< mask of s < a
+TAPEGRAD_API Tensor operator>=(double s, const Tensor& a);         ///< mask of s >= a
+TAPEGRAD_API Tensor operator<=(double s, const Tensor& a);         ///< mask of s <= a
+TAPEGRAD_API Tensor operator==(double s, const Tensor& a);         ///< mask of s == a
+TAPEGRAD_API Tensor operator!=(double s, const Tensor& a);         ///< mask of s != a
 
 // In-place updates, for optimizers and initialisation: `b` broadcasts to a's shape,
 // which does not change. Never recorded, and refused (GraphError) on a tensor that
