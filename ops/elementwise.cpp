@@ -21,6 +21,23 @@ Tensor log(const Tensor& x) {
   return record("log", y, {&x}, [x = x.detach()](const Tensor& g, Needs) { return Grads{g / x}; });
 }
 
+Tensor log1p(const Tensor& x) {
+  kernels::check_defined("log1p", x);
+  Tensor y = map_unary(x, [](auto v) { return std::log1p(v); });
+  if (!should_record({&x})) return y;
+  return record("log1p", y, {&x},
+                [x = x.detach()](const Tensor& g, Needs) { return Grads{g / (x + 1.0)}; });
+}
+
+Tensor expm1(const Tensor& x) {
+  kernels::check_defined("expm1", x);
+  Tensor y = map_unary(x, [](auto v) { return std::expm1(v); });
+  if (!should_record({&x})) return y;
+  // d/dx (e^x - 1) = e^x = y + 1
+  return record("expm1", y, {&x},
+                [y = y.detach()](const Tensor& g, Needs) { return Grads{g * (y + 1.0)}; });
+}
+
 Tensor pow(const Tensor& x, double p) {
   kernels::check_defined("pow", x);
   if (p == 2.0) return square(x);

@@ -11,6 +11,10 @@ namespace tapegrad {
 TAPEGRAD_API Tensor exp(const Tensor& x);
 /// Natural log. d/dx = 1/x.
 TAPEGRAD_API Tensor log(const Tensor& x);
+/// log(1 + x), accurate for small x. d/dx = 1 / (1 + x).
+TAPEGRAD_API Tensor log1p(const Tensor& x);
+/// e^x - 1, accurate for small x. d/dx = e^x.
+TAPEGRAD_API Tensor expm1(const Tensor& x);
 /// x^p for a scalar p. d/dx = p x^(p-1).
 TAPEGRAD_API Tensor pow(const Tensor& x, double p);
 /// x^2. d/dx = 2x.

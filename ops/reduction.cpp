@@ -2,6 +2,7 @@
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
 
@@ -17,9 +18,10 @@ Shape reduced_shape(const Shape& shape, int axis, bool keepdims) {
   return out;
 }
 
-// For each slice along `axis`: the index of its first largest element (NaN wins, as
-// in numpy, so that a NaN is never hidden).
-std::vector<std::int64_t> argmax_along(const Tensor& x, int axis) {
+// For each slice along `axis`: the index of its first largest (Better is >) or
+// smallest (Better is <) element. NaN wins, as in numpy, so that a NaN is never hidden.
+template <class Better>
+std::vector<std::int64_t> best_along(const Tensor& x, int axis, Better better) {
   const kernels::AxisSplit s = kernels::split_at(x.shape(), axis);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(s.outer * s.inner), 0);
   dispatch(x.dtype(), [&]<class T>(T) {
@@ -30,14 +32,16 @@ std::vector<std::int64_t> argmax_along(const Tensor& x, int axis) {
         std::int64_t best = 0;
         for (std::int64_t k = 1; k < s.n; ++k) {
           const T v = base[k * s.inner], b = base[best * s.inner];
-          if (std::isnan(b)) break;  // the first NaN is the max, as in PyTorch
-          if (v > b || std::isnan(v)) best = k;
+          if (std::isnan(b)) break;  // the first NaN wins, as in PyTorch
+          if (better(v, b) || std::isnan(v)) best = k;
         }
         idx[o * s.inner + i] = best;
       }
   });
   return idx;
 }
+constexpr auto kLarger = [](auto v, auto b) { return v > b; };
+constexpr auto kSmaller = [](auto v, auto b) { return v < b; };
 
 void check_nonempty_axis(const char* op, const Tensor& x, int axis) {
   if (x.size(axis) == 0)
@@ -75,28 +79,21 @@ Tensor mean(const Tensor& x) {
   kernels::check_defined("mean", x);
   if (x.numel() == 0)
     throw ShapeError(fmt::format("mean: tensor of shape {} is empty", shape_str(x.shape())));
-  return sum(x) * (1.0 / static_cast<double>(x.numel()));
+  return sum(x) / static_cast<double>(x.numel());
 }
 
 Tensor mean(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("mean", x);
   axis = normalize_axis("mean", axis, x.shape());
   check_nonempty_axis("mean", x, axis);
-  return sum(x, axis, keepdims) * (1.0 / static_cast<double>(x.size(axis)));
+  return sum(x, axis, keepdims) / static_cast<double>(x.size(axis));
 }
 
-Tensor max(const Tensor& x) {
-  kernels::check_defined("max", x);
-  if (x.numel() == 0)
-    throw ShapeError(fmt::format("max: tensor of shape {} is empty", shape_str(x.shape())));
-  return max(reshape(x, {x.numel()}), 0, false);
-}
+namespace {
 
-Tensor max(const Tensor& x, int axis, bool keepdims) {
-  kernels::check_defined("max", x);
-  axis = normalize_axis("max", axis, x.shape());
-  check_nonempty_axis("max", x, axis);
-  const auto idx = argmax_along(x, axis);
+// max or min along `axis` at the indices `idx` picked by best_along.
+Tensor pick_along(const char* name, const Tensor& x, int axis, bool keepdims,
+                  const std::vector<std::int64_t>& idx) {
   const kernels::AxisSplit s = kernels::split_at(x.shape(), axis);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdims), x.dtype());
   dispatch(x.dtype(), [&]<class T>(T) {
@@ -107,7 +104,7 @@ Tensor max(const Tensor& x, int axis, bool keepdims) {
         po[o * s.inner + i] = p[(o * s.n + idx[o * s.inner + i]) * s.inner + i];
   });
   if (!should_record({&x})) return out;
-  return record("max", out, {&x}, [idx, s, shape = x.shape()](const Tensor& g, Needs) {
+  return record(name, out, {&x}, [idx, s, shape = x.shape()](const Tensor& g, Needs) {
     // The gradient flows only to the element that was picked.
     Tensor dx = zeros(shape, g.dtype());
     dispatch(g.dtype(), [&]<class T>(T) {
@@ -121,10 +118,50 @@ Tensor max(const Tensor& x, int axis, bool keepdims) {
   });
 }
 
-Tensor argmax(const Tensor& x) {
-  kernels::check_defined("argmax", x);
+// The indices of best_along as a tensor of x's dtype (no gradient).
+Tensor indices_along(const Tensor& x, int axis, bool keepdims,
+                     const std::vector<std::int64_t>& idx) {
+  Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdims), x.dtype());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    for (std::size_t i = 0; i < idx.size(); ++i) out.data<T>()[i] = static_cast<T>(idx[i]);
+  });
+  return out;
+}
+
+void check_nonempty(const char* op, const Tensor& x) {
+  kernels::check_defined(op, x);
   if (x.numel() == 0)
-    throw ShapeError(fmt::format("argmax: tensor of shape {} is empty", shape_str(x.shape())));
+    throw ShapeError(fmt::format("{}: tensor of shape {} is empty", op, shape_str(x.shape())));
+}
+
+}  // namespace
+
+Tensor max(const Tensor& x) {
+  check_nonempty("max", x);
+  return max(reshape(x, {x.numel()}), 0, false);
+}
+
+Tensor max(const Tensor& x, int axis, bool keepdims) {
+  kernels::check_defined("max", x);
+  axis = normalize_axis("max", axis, x.shape());
+  check_nonempty_axis("max", x, axis);
+  return pick_along("max", x, axis, keepdims, best_along(x, axis, kLarger));
+}
+
+Tensor min(const Tensor& x) {
+  check_nonempty("min", x);
+  return min(reshape(x, {x.numel()}), 0, false);
+}
+
+Tensor min(const Tensor& x, int axis, bool keepdims) {
+  kernels::check_defined("min", x);
+  axis = normalize_axis("min", axis, x.shape());
+  check_nonempty_axis("min", x, axis);
+  return pick_along("min", x, axis, keepdims, best_along(x, axis, kSmaller));
+}
+
+Tensor argmax(const Tensor& x) {
+  check_nonempty("argmax", x);
   return argmax(reshape(x.detach(), {x.numel()}), 0, false);
 }
 
@@ -132,12 +169,59 @@ Tensor argmax(const Tensor& x, int axis, bool keepdims) {
   kernels::check_defined("argmax", x);
   axis = normalize_axis("argmax", axis, x.shape());
   check_nonempty_axis("argmax", x, axis);
-  const auto idx = argmax_along(x, axis);
-  Tensor out = Tensor::empty(reduced_shape(x.shape(), axis, keepdims), x.dtype());
-  dispatch(x.dtype(), [&]<class T>(T) {
-    for (std::size_t i = 0; i < idx.size(); ++i) out.data<T>()[i] = static_cast<T>(idx[i]);
-  });
-  return out;
+  return indices_along(x, axis, keepdims, best_along(x, axis, kLarger));
+}
+
+Tensor argmin(const Tensor& x) {
+  check_nonempty("argmin", x);
+  return argmin(reshape(x.detach(), {x.numel()}), 0, false);
+}
+
+Tensor argmin(const Tensor& x, int axis, bool keepdims) {
+  kernels::check_defined("argmin", x);
+  axis = normalize_axis("argmin", axis, x.shape());
+  check_nonempty_axis("argmin", x, axis);
+  return indices_along(x, axis, keepdims, best_along(x, axis, kSmaller));
+}
+
+// var, std and logsumexp are compositions of recorded ops: their gradients follow
+// from the rules above and need none of their own.
+
+Tensor var(const Tensor& x) {
+  kernels::check_defined("var", x);
+  return var(reshape(x, {x.numel()}), 0, false, 1.0);
+}
+
+Tensor var(const Tensor& x, int axis, bool keepdims, double correction) {
+  kernels::check_defined("var", x);
+  axis = normalize_axis("var", axis, x.shape());
+  const double dof = static_cast<double>(x.size(axis)) - correction;
+  if (!(dof > 0))
+    throw ValueError(fmt::format(
+        "var: axis {} of shape {} has {} elements, which correction {} leaves {} degrees of "
+        "freedom (n - correction must be positive)",
+        axis, shape_str(x.shape()), x.size(axis), correction, dof));
+  const Tensor d = x - mean(x, axis, true);  // deviations from the mean
+  return sum(d * d, axis, keepdims) / dof;
+}
+
+Tensor std(const Tensor& x) { return sqrt(var(x)); }
+
+Tensor std(const Tensor& x, int axis, bool keepdims, double correction) {
+  return sqrt(var(x, axis, keepdims, correction));
+}
+
+Tensor logsumexp(const Tensor& x, int axis, bool keepdims) {
+  kernels::check_defined("logsumexp", x);
+  axis = normalize_axis("logsumexp", axis, x.shape());
+  check_nonempty_axis("logsumexp", x, axis);
+  // The shift m is a constant: lse = m + log(sum(e^(x - m))) for any m, so its
+  // gradient adds nothing. A non-finite max (all -inf, or an inf) shifts by 0 instead,
+  // so that -inf - -inf does not make a NaN.
+  const Tensor m = kernels::map_unary(max(x.detach(), axis, true),
+                                      [](auto v) { return std::isfinite(v) ? v : decltype(v)(0); });
+  Tensor out = log(sum(exp(x - m), axis, true)) + m;
+  return keepdims ? out : reshape(out, reduced_shape(x.shape(), axis, false));
 }
 
 }  // namespace tapegrad
