@@ -180,4 +180,32 @@ Tensor mse_loss(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor one_hot(const Tensor& labels, std::int64_t num_classes, int axis) {
+  kernels::check_defined("one_hot", labels);
+  if (num_classes <= 0)
+    throw ValueError(fmt::format("one_hot: num_classes must be positive, got {}", num_classes));
+  // The new axis may go anywhere from before the first axis to after the last.
+  axis = normalize_axis("one_hot", axis, labels.shape().size() + 1);
+  Shape shape = labels.shape();
+  shape.insert(shape.begin() + axis, num_classes);
+  Tensor out = zeros(shape, labels.dtype());
+  const kernels::AxisSplit s = kernels::split_at(shape, axis);
+  const std::vector<double> values = labels.to_vector();
+  dispatch(out.dtype(), [&]<class T>(T) {
+    T* po = out.data<T>();
+    for (std::int64_t o = 0; o < s.outer; ++o)
+      for (std::int64_t i = 0; i < s.inner; ++i) {
+        const std::int64_t pos = o * s.inner + i;
+        const double label = values[pos];
+        if (!(label >= 0 && label < static_cast<double>(num_classes)) ||
+            label != std::floor(label))  // NaN too
+          throw ValueError(fmt::format(
+              "one_hot: label {} at position {} of labels {} is not a class index in [0, {})",
+              label, pos, shape_str(labels.shape()), num_classes));
+        po[(o * s.n + static_cast<std::int64_t>(label)) * s.inner + i] = 1;
+      }
+  });
+  return out;
+}
+
 }  // namespace tapegrad

@@ -1,7 +1,9 @@
 #pragma once
 /// \file
-/// Losses. Each returns the mean over examples as a [] tensor and is numerically
-/// stable: a logit of +-1000 gives a finite loss and gradient.
+/// Losses, and one_hot, which makes their targets from class indices. Each loss
+/// returns the mean over examples as a [] tensor and is numerically stable: a logit
+/// of +-1000 gives a finite loss and gradient.
+#include <cstdint>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/tensor.hpp>
 
@@ -25,4 +27,10 @@ TAPEGRAD_API Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& ta
 /// Mean of (a - b)^2 over all elements; a and b of one shape. d/da = 2 (a - b) / n.
 TAPEGRAD_API Tensor mse_loss(const Tensor& a, const Tensor& b);
 
+/// One-hot rows of class indices: `labels` (float, holding integers in
+/// [0, num_classes)) of shape S gives S with a new axis of extent num_classes at
+/// `axis` (-1, the default, appends it, as torch.nn.functional.one_hot; 0 gives the
+/// course's (classes, m) from labels (m)). A 1 at each label, 0 elsewhere, in the
+/// labels' dtype. No gradient; a label that is not an integer in range is a ValueError.
+TAPEGRAD_API Tensor one_hot(const Tensor& labels, std::int64_t num_classes, int axis = -1);
 }  // namespace tapegrad

@@ -227,4 +227,25 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   });
 }
 
+Tensor stack(const std::vector<Tensor>& xs, int axis) {
+  if (xs.empty()) throw ValueError("stack: no tensors to join");
+  for (const Tensor& x : xs) kernels::check_defined("stack", x);
+  const Shape& first = xs.front().shape();
+  for (std::size_t i = 1; i < xs.size(); ++i) {
+    kernels::check_same_dtype("stack", xs.front(), xs[i]);
+    if (xs[i].shape() != first)
+      throw ShapeError(fmt::format("stack: tensor {} has shape {}, tensor 0 has {}", i,
+                                   shape_str(xs[i].shape()), shape_str(first)));
+  }
+  axis = normalize_axis("stack", axis, first.size() + 1);
+  // concat of the inputs with an axis of extent 1 inserted: the gradient of each is
+  // its slice of g, reshaped back (the rules of concat and reshape).
+  Shape lifted = first;
+  lifted.insert(lifted.begin() + axis, 1);
+  std::vector<Tensor> parts;
+  parts.reserve(xs.size());
+  for (const Tensor& x : xs) parts.push_back(reshape(x, lifted));
+  return concat(parts, axis);
+}
+
 }  // namespace tapegrad

@@ -27,6 +27,9 @@ TAPEGRAD_API Tensor index_select(const Tensor& x, int axis,
                                  const std::vector<std::int64_t>& indices);
 /// Joins tensors along `axis`; all other extents must agree.
 TAPEGRAD_API Tensor concat(const std::vector<Tensor>& xs, int axis);
+/// Joins tensors of one shape S along a new axis at `axis` (from -(dim+1) to dim):
+/// n tensors of (a, b) with axis 0 give (n, a, b). Each gradient is its slice of g.
+TAPEGRAD_API Tensor stack(const std::vector<Tensor>& xs, int axis = 0);
 
 /// Row i of a matrix, kept 2-D: (1, m).
 inline Tensor row(const Tensor& x, std::int64_t i) { return slice(x, 0, i, i + 1); }
