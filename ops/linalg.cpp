@@ -5,6 +5,7 @@
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/ops/shape_ops.hpp>
 #include <type_traits>
 
 namespace tapegrad {
@@ -137,16 +138,10 @@ void gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, 
   });
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  kernels::check_defined("matmul", a);
-  kernels::check_defined("matmul", b);
-  if (a.dim() != 2 || b.dim() != 2)
-    throw ShapeError(fmt::format("matmul: needs two 2-D tensors, got {} x {}", shape_str(a.shape()),
-                                 shape_str(b.shape())));
-  if (a.size(1) != b.size(0))
-    throw ShapeError(fmt::format("matmul: inner dimensions differ: {} x {}", shape_str(a.shape()),
-                                 shape_str(b.shape())));
-  kernels::check_same_dtype("matmul", a, b);
+namespace {
+
+// (n, k) x (k, m): one gemm, split over the pool for large products.
+Tensor matmul_2d(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty({a.size(0), b.size(1)}, a.dtype());
   gemm(a, false, b, false, out);
   if (!should_record({&a, &b})) return out;
@@ -163,6 +158,136 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                   }
                   return grads;
                 });
+}
+
+// For each matrix of the broadcast batch shape `batch`, in row-major order, the index
+// of the matrix it reads from an input of batch shape `in` (numpy rules: an extent 1,
+// or a missing leading axis, repeats the same matrix).
+std::vector<std::int64_t> batch_index(const Shape& batch, const Shape& in) {
+  const std::int64_t count = numel(batch);
+  const auto strides = strides_of(in);
+  const std::size_t lead = batch.size() - in.size();
+  std::vector<std::int64_t> index(static_cast<std::size_t>(count), 0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t rest = i, at = 0;
+    for (std::size_t d = batch.size(); d-- > lead;) {
+      const std::int64_t coord = rest % batch[d];
+      rest /= batch[d];
+      if (in[d - lead] != 1) at += coord * strides[d - lead];
+    }
+    index[static_cast<std::size_t>(i)] = at;
+  }
+  return index;
+}
+
+// The identity index of a batch of `count` matrices.
+std::vector<std::int64_t> each(std::int64_t count) {
+  std::vector<std::int64_t> index(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) index[static_cast<std::size_t>(i)] = i;
+  return index;
+}
+
+// C[i] = op(A[ia[i]]) op(B[ib[i]]) for every matrix i of C (rows, cols), with `inner`
+// the summed extent: one gemm per matrix, the batch split over the pool.
+void batched_gemm(const Tensor& a, bool ta, const std::vector<std::int64_t>& ia, const Tensor& b,
+                  bool tb, const std::vector<std::int64_t>& ib, Tensor& c, std::int64_t rows,
+                  std::int64_t cols, std::int64_t inner) {
+  const auto count = static_cast<std::int64_t>(ia.size());
+  if (rows * cols * inner == 0) {  // an empty sum gives 0 (and BLAS wants lda >= 1)
+    c.fill_(0.0);
+    return;
+  }
+  const std::int64_t lda = ta ? rows : inner, ldb = tb ? inner : cols;
+  const double macs = static_cast<double>(rows * cols) * static_cast<double>(inner);
+  const auto grain = std::max<std::int64_t>(1, static_cast<std::int64_t>(kParallelMacs / macs));
+  dispatch(c.dtype(), [&]<class T>(T) {
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = c.data<T>();
+    parallel_for(count, grain, [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) {
+        const auto at = static_cast<std::size_t>(i);
+        gemm_block(ta, tb, rows, cols, inner, T(1), pa + ia[at] * rows * inner, lda,
+                   pb + ib[at] * inner * cols, ldb, T(0), pc + i * rows * cols, cols);
+      }
+    });
+  });
+}
+
+// (..., n, k) x (..., k, m) with the batch axes (all but the last two) broadcast.
+Tensor matmul_batched(const Tensor& a, const Tensor& b) {
+  const std::int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2);
+  const Shape batch_b(b.shape().begin(), b.shape().end() - 2);
+  Shape batch;
+  try {
+    batch = broadcast_shapes("matmul", batch_a, batch_b);
+  } catch (const ShapeError&) {  // name the whole shapes, not only their batch axes
+    throw ShapeError(fmt::format("matmul: batch dimensions do not broadcast: {} x {}",
+                                 shape_str(a.shape()), shape_str(b.shape())));
+  }
+  Shape shape = batch;
+  shape.insert(shape.end(), {n, m});
+  Tensor out = Tensor::empty(shape, a.dtype());
+  const auto ia = batch_index(batch, batch_a), ib = batch_index(batch, batch_b);
+  batched_gemm(a, false, ia, b, false, ib, out, n, m, k);
+  if (!should_record({&a, &b})) return out;
+  return record(
+      "matmul", out, {&a, &b},
+      [a = a.detach(), b = b.detach(), ia, ib, batch, n, k, m](const Tensor& g, Needs needs) {
+        // Per matrix as in 2-D; each gradient has the broadcast batch, which
+        // the engine sums back to its input's shape (sum_to).
+        const auto ig = each(numel(batch));
+        Grads grads(2);
+        Shape shape = batch;
+        if (needs[0]) {  // dA[i] = G[i] B[i]^T
+          shape.insert(shape.end(), {n, k});
+          grads[0] = Tensor::empty(shape, a.dtype());
+          batched_gemm(g, false, ig, b, true, ib, grads[0], n, k, m);
+          shape.resize(batch.size());
+        }
+        if (needs[1]) {  // dB[i] = A[i]^T G[i]
+          shape.insert(shape.end(), {k, m});
+          grads[1] = Tensor::empty(shape, b.dtype());
+          batched_gemm(a, true, ia, g, false, ig, grads[1], k, m, n);
+        }
+        return grads;
+      });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  kernels::check_defined("matmul", a);
+  kernels::check_defined("matmul", b);
+  if (a.dim() == 0 || b.dim() == 0)
+    throw ShapeError(fmt::format("matmul: needs tensors of at least one axis, got {} x {}",
+                                 shape_str(a.shape()), shape_str(b.shape())));
+  if (a.size(-1) != b.size(b.dim() == 1 ? 0 : -2))
+    throw ShapeError(fmt::format("matmul: inner dimensions differ: {} x {}", shape_str(a.shape()),
+                                 shape_str(b.shape())));
+  kernels::check_same_dtype("matmul", a, b);
+  if (a.dim() == 2 && b.dim() == 2) return matmul_2d(a, b);
+  if (a.dim() == 1 || b.dim() == 1) {
+    // As torch.matmul: a vector on the left is one row, on the right one column, and
+    // that axis is dropped from the result. (k) x (k, m) -> (m); (n, k) x (k) -> (n).
+    const Tensor a2 = a.dim() == 1 ? reshape(a, {1, a.size(0)}) : a;
+    const Tensor b2 = b.dim() == 1 ? reshape(b, {b.size(0), 1}) : b;
+    const Tensor out = matmul(a2, b2);
+    Shape shape = out.shape();
+    if (b.dim() == 1) shape.pop_back();
+    if (a.dim() == 1) shape.erase(shape.end() - (b.dim() == 1 ? 1 : 2));
+    return reshape(out, shape);
+  }
+  if (b.dim() == 2) {
+    // (..., n, k) x (k, m) is one product (batch * n, k) x (k, m): the 2-D path and
+    // its speed, not one small gemm per matrix.
+    Shape shape = a.shape();
+    shape.back() = b.size(1);
+    const std::int64_t rows = numel(Shape(a.shape().begin(), a.shape().end() - 1));
+    return reshape(matmul_2d(reshape(a, {rows, a.size(-1)}), b), shape);
+  }
+  return matmul_batched(a, b);
 }
 
 }  // namespace tapegrad

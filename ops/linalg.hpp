@@ -6,8 +6,12 @@
 
 namespace tapegrad {
 
-/// Matrix product of 2-D tensors: (n, k) x (k, m) -> (n, m); throws ShapeError if
-/// the inner dimensions differ. dA = G B^T, dB = A^T G (transposes are BLAS flags).
+/// Matrix product, as torch.matmul: (n, k) x (k, m) -> (n, m); a vector on the left
+/// is a row, on the right a column, its axis dropped: (k) x (k, m) -> (m); with more
+/// than 2 axes, the leading (batch) axes broadcast: (b, n, k) x (k, m) -> (b, n, m),
+/// (1, n, k) x (b, k, m) -> (b, n, m). Throws ShapeError if the inner dimensions
+/// differ. dA = G B^T, dB = A^T G per matrix (transposes are BLAS flags), summed over
+/// broadcast batch axes.
 TAPEGRAD_API Tensor matmul(const Tensor& a, const Tensor& b);
 
 /// C = alpha * op(A) op(B) + beta * C for 2-D tensors, op = transpose when the flag is

@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(ops_with_a_scalar_grad_matches_finite_differences) {
     check("rsub_scalar s-x", [](const auto& x) { return 1.5 - x[0]; }, {u(s)});
     check("mul_scalar x*s", [](const auto& x) { return x[0] * -2.5; }, {u(s)});
     check("mul_scalar s*x", [](const auto& x) { return 0.75 * x[0]; }, {u(s)});
-    check("mul_scalar x/s", [](const auto& x) { return x[0] / 3.0; }, {u(s)});
+    check("div_scalar x/s", [](const auto& x) { return x[0] / 3.0; }, {u(s)});
     check("rdiv_scalar s/x", [](const auto& x) { return 2.0 / x[0]; }, {nonzero(s)});
   }
 }
@@ -190,6 +190,30 @@ BOOST_AUTO_TEST_CASE(where_grad_matches_finite_differences) {
         {u({3, 4}), u({})});
 }
 
+// Samples whose pairs (after broadcasting) are at least 1e-3 apart: away from the tie,
+// where the rule splits the gradient and the function has a kink.
+namespace {
+std::pair<Tensor, Tensor> untied(const Shape& a, const Shape& b) {
+  const Tensor x = u(a), y = u(b);
+  BOOST_TEST_REQUIRE(min(abs(x - y)).item() >= 1e-3);
+  return {x, y};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(maximum_grad_matches_finite_differences) {
+  for (const auto& [a, b] : kBroadcastPairs) {
+    const auto [x, y] = untied(a, b);
+    check("maximum", [](const auto& x) { return maximum(x[0], x[1]); }, {x, y});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(minimum_grad_matches_finite_differences) {
+  for (const auto& [a, b] : kBroadcastPairs) {
+    const auto [x, y] = untied(a, b);
+    check("minimum", [](const auto& x) { return minimum(x[0], x[1]); }, {x, y});
+  }
+}
+
 // ---- matrix products ----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(matmul_grad_matches_finite_differences) {
@@ -199,6 +223,25 @@ BOOST_AUTO_TEST_CASE(matmul_grad_matches_finite_differences) {
                                                                  {{2, 3}, {3, 4}},
                                                                  {{4, 4}, {4, 4}}})
     check("matmul", [](const auto& x) { return matmul(x[0], x[1]); }, {u(a), u(b)});
+}
+
+BOOST_AUTO_TEST_CASE(batched_matmul_grad_matches_finite_differences) {
+  // Batch axes broadcast as torch.matmul; a broadcast operand's gradient is summed
+  // over the batch (sum_to), so each pair checks one way of broadcasting.
+  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{{{2, 3, 4}, {4, 5}},
+                                                                 {{2, 3, 4}, {2, 4, 5}},
+                                                                 {{1, 3, 4}, {2, 4, 5}},
+                                                                 {{2, 3, 4}, {1, 4, 2}},
+                                                                 {{3, 4}, {2, 4, 5}},
+                                                                 {{2, 1, 3, 2}, {3, 2, 4}},
+                                                                 {{2, 2, 3, 2}, {2, 3}}})
+    check("matmul batched", [](const auto& x) { return matmul(x[0], x[1]); }, {u(a), u(b)});
+}
+
+BOOST_AUTO_TEST_CASE(vector_matmul_grad_matches_finite_differences) {
+  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{
+           {{4}, {4, 3}}, {{3, 4}, {4}}, {{4}, {4}}, {{4}, {2, 4, 3}}, {{2, 3, 4}, {4}}})
+    check("matmul vector", [](const auto& x) { return matmul(x[0], x[1]); }, {u(a), u(b)});
 }
 
 // ---- elementwise math ---------------------------------------------------------------
@@ -211,6 +254,16 @@ BOOST_AUTO_TEST_CASE(exp_grad_matches_finite_differences) {
 BOOST_AUTO_TEST_CASE(log_grad_matches_finite_differences) {
   check("log", [](const auto& x) { return log(x[0]); }, {positive({3, 4})});
   check("log", [](const auto& x) { return log(x[0]); }, {positive({}, 0.5, 3.0)});
+}
+
+BOOST_AUTO_TEST_CASE(log1p_grad_matches_finite_differences) {
+  check("log1p", [](const auto& x) { return log1p(x[0]); }, {u({3, 4}, -0.8, 3.0)});
+  check("log1p", [](const auto& x) { return log1p(x[0]); }, {u({5}, -1e-3, 1e-3)});
+}
+
+BOOST_AUTO_TEST_CASE(expm1_grad_matches_finite_differences) {
+  check("expm1", [](const auto& x) { return expm1(x[0]); }, {u({3, 4})});
+  check("expm1", [](const auto& x) { return expm1(x[0]); }, {u({5}, -1e-3, 1e-3)});
 }
 
 BOOST_AUTO_TEST_CASE(pow_grad_matches_finite_differences) {
@@ -278,6 +331,47 @@ BOOST_AUTO_TEST_CASE(max_grad_matches_finite_differences) {
         check(fmt::format("max axis={} keepdims={}", axis, keep),
               [axis, keep](const auto& x) { return max(x[0], axis, keep); }, {x});
   }
+}
+
+BOOST_AUTO_TEST_CASE(min_grad_matches_finite_differences) {
+  for (const Shape& s : {Shape{3, 4}, Shape{2, 3, 4}}) {
+    const Tensor x = tt::distinct(s, next_seed());
+    BOOST_TEST_REQUIRE(tt::kink_distance(x, {}, /*ties=*/true) >= 1e-3);
+    check("min all", [](const auto& x) { return min(x[0]); }, {x});
+    for (int axis = -static_cast<int>(s.size()); axis < static_cast<int>(s.size()); ++axis)
+      for (bool keep : {false, true})
+        check(fmt::format("min axis={} keepdims={}", axis, keep),
+              [axis, keep](const auto& x) { return min(x[0], axis, keep); }, {x});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(var_grad_matches_finite_differences) {
+  check("var all", [](const auto& x) { return var(x[0]); }, {u({3, 4})});
+  for (const Shape& s : {Shape{3, 4}, Shape{2, 3, 4}})
+    for (int axis : {0, -1})
+      for (bool keep : {false, true})
+        for (double correction : {0.0, 1.0})
+          check(fmt::format("var axis={} keepdims={} correction={}", axis, keep, correction),
+                [=](const auto& x) { return var(x[0], axis, keep, correction); }, {u(s)});
+}
+
+BOOST_AUTO_TEST_CASE(std_grad_matches_finite_differences) {
+  check("std all", [](const auto& x) { return tapegrad::std(x[0]); }, {u({3, 4})});
+  for (int axis : {0, 1})
+    for (double correction : {0.0, 1.0})
+      check(fmt::format("std axis={} correction={}", axis, correction),
+            [=](const auto& x) { return tapegrad::std(x[0], axis, true, correction); },
+            {u({3, 4})});
+}
+
+BOOST_AUTO_TEST_CASE(logsumexp_grad_matches_finite_differences) {
+  for (const Shape& s : {Shape{3, 4}, Shape{2, 3, 4}})
+    for (int axis = -static_cast<int>(s.size()); axis < static_cast<int>(s.size()); ++axis)
+      for (bool keep : {false, true})
+        check(fmt::format("logsumexp axis={} keepdims={}", axis, keep),
+              [axis, keep](const auto& x) { return logsumexp(x[0], axis, keep); }, {u(s)});
+  // Logits near 500 overflow e^x in float32 without the shift.
+  check("logsumexp large", [](const auto& x) { return logsumexp(x[0] + 500.0, 1); }, {u({3, 4})});
 }
 
 BOOST_AUTO_TEST_CASE(broadcast_to_grad_matches_finite_differences) {
@@ -367,6 +461,21 @@ BOOST_AUTO_TEST_CASE(concat_grad_matches_finite_differences) {
           return concat({x[0], x[1], x[0]}, -1);
         },
         {u({2, 2}), u({2, 1})});
+}
+
+BOOST_AUTO_TEST_CASE(stack_grad_matches_finite_differences) {
+  for (int axis : {0, 1, 2, -1, -3})
+    check(fmt::format("stack axis={}", axis),
+          [axis](const auto& x) {
+            return stack({x[0], x[1], x[2]}, axis);
+          },
+          {u({2, 3}), u({2, 3}), u({2, 3})});
+  check("stack same input twice",
+        [](const auto& x) {
+          return stack({x[0], x[1], x[0]}, 1);
+        },
+        {u({4}), u({4})});
+  check("stack of scalars", [](const auto& x) { return stack({x[0], x[1]}); }, {u({}), u({})});
 }
 
 // ---- activations --------------------------------------------------------------------
