@@ -159,6 +159,22 @@ Tensor tensor(const std::vector<double>& values, const Shape& shape, Dtype dtype
   return t;
 }
 
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Dtype dtype) {
+  const std::int64_t n = static_cast<std::int64_t>(rows.size());
+  const std::int64_t m = n == 0 ? 0 : static_cast<std::int64_t>(rows.begin()->size());
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(n * m));
+  std::int64_t i = 0;
+  for (const auto& row : rows) {
+    if (static_cast<std::int64_t>(row.size()) != m)
+      throw ShapeError(fmt::format(
+          "tensor: row {} has {} values, row 0 has {} (rows must be equal)", i, row.size(), m));
+    values.insert(values.end(), row.begin(), row.end());
+    ++i;
+  }
+  return tensor(values, {n, m}, dtype);
+}
+
 template <class T>
 static Tensor from_span(std::span<const T> values, const Shape& shape) {
   check_shape("from_data", shape);
@@ -185,6 +201,25 @@ Tensor arange(double start, double stop, double step, Dtype dtype) {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < n; ++i)
       p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+
+Tensor linspace(double start, double end, std::int64_t steps, Dtype dtype) {
+  if (steps < 0 || !std::isfinite(start) || !std::isfinite(end))
+    throw ValueError(
+        fmt::format("linspace: bad range start={} end={} steps={}", start, end, steps));
+  Tensor t = Tensor::empty({steps}, dtype);
+  dispatch(dtype, [&]<class T>(T) {
+    // As torch.linspace, in the element type: the first half counts up from start and
+    // the second half down from end, so both ends are exact and the steps symmetric.
+    const T lo = static_cast<T>(start), hi = static_cast<T>(end);
+    const T step = steps > 1 ? (hi - lo) / static_cast<T>(steps - 1) : T(0);
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < steps; ++i)
+      p[i] =
+          i < steps / 2 ? lo + step * static_cast<T>(i) : hi - step * static_cast<T>(steps - 1 - i);
+    if (steps == 1) p[0] = lo;  // the one value is start, not end
   });
   return t;
 }

@@ -5,6 +5,7 @@
 /// dtype, and, when it takes part in autograd, to its gradient and the node of the
 /// tape that produced it.
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <tapegrad/graph/dtype.hpp>
@@ -33,6 +34,9 @@ struct TensorImpl {
 /// autograd. Copying a Tensor copies the handle, not the data (as in PyTorch): two
 /// copies see the same elements. Ops are free functions (tapegrad::matmul, tapegrad::add,
 /// ...); in-place updates, which are never recorded, are the members ending in `_`.
+/// The common ops also have method forms, as in PyTorch (x.sum(), x.reshape({2, -1}),
+/// x.t(), A[0]): they are declared here but defined in ops/tensor_methods.cpp, which
+/// calls the free functions, so that graph/ knows no op.
 class TAPEGRAD_API Tensor {
  public:
   /// An undefined tensor (no storage), as returned by grad() before any backward.
@@ -73,6 +77,73 @@ class TAPEGRAD_API Tensor {
   std::vector<double> to_vector() const;
   /// Element at a multi-index (one index per axis), as double.
   double at(std::initializer_list<std::int64_t> index) const;
+
+  // ---- method forms of the ops (defined in ops/tensor_methods.cpp) -----------
+  // Each is the free function of the same name in ops/ (same shapes, same gradient).
+
+  /// Sum of all elements -> []. See tapegrad::sum.
+  Tensor sum() const;
+  /// Sum over `axis`: (n, m) with axis 1 -> (n), or (n, 1) with keepdims.
+  Tensor sum(int axis, bool keepdims = false) const;
+  /// Mean of all elements -> [].
+  Tensor mean() const;
+  /// Mean over `axis`, shaped as sum(axis, keepdims).
+  Tensor mean(int axis, bool keepdims = false) const;
+  /// Largest element -> []; the gradient goes to the first largest.
+  Tensor max() const;
+  /// Largest along `axis`, shaped as sum(axis, keepdims).
+  Tensor max(int axis, bool keepdims = false) const;
+  /// Smallest element -> []; the gradient goes to the first smallest.
+  Tensor min() const;
+  /// Smallest along `axis`, shaped as sum(axis, keepdims).
+  Tensor min(int axis, bool keepdims = false) const;
+  /// Flat index of the first largest element, [] (no gradient).
+  Tensor argmax() const;
+  /// Index of the first largest element along `axis` (no gradient).
+  Tensor argmax(int axis, bool keepdims = false) const;
+  /// Flat index of the first smallest element, [] (no gradient).
+  Tensor argmin() const;
+  /// Index of the first smallest element along `axis` (no gradient).
+  Tensor argmin(int axis, bool keepdims = false) const;
+  /// Unbiased (correction 1) variance of all elements -> [].
+  Tensor var() const;
+  /// Variance over `axis`, divided by n - correction; shaped as sum(axis, keepdims).
+  Tensor var(int axis, bool keepdims = false, double correction = 1.0) const;
+  /// sqrt(var()) -> [].
+  Tensor std() const;
+  /// sqrt(var(axis, keepdims, correction)).
+  Tensor std(int axis, bool keepdims = false, double correction = 1.0) const;
+
+  /// Same elements in `shape` (one extent may be -1), e.g. (2, 3) -> (3, 2) or (6).
+  Tensor reshape(Shape shape) const;
+  /// All elements as one axis: (numel).
+  Tensor flatten() const;
+  /// Transpose of a 2-D tensor: (n, m) -> (m, n).
+  Tensor t() const;
+  /// Swaps two axes: (a, b, c) with (0, 2) -> (c, b, a).
+  Tensor transpose(int axis0, int axis1) const;
+  /// Entry i along axis 0, which is removed: (n, m) -> (m); negative i counts from
+  /// the end (PyTorch's A[i]; the gradient is select's).
+  Tensor operator[](std::int64_t i) const;
+
+  /// e^x, same shape.
+  Tensor exp() const;
+  /// Natural log, same shape.
+  Tensor log() const;
+  /// sqrt(x), same shape.
+  Tensor sqrt() const;
+  /// |x|, same shape.
+  Tensor abs() const;
+  /// x^p for a scalar p, same shape.
+  Tensor pow(double p) const;
+  /// max(x, 0), same shape.
+  Tensor relu() const;
+  /// 1 / (1 + e^-x), same shape.
+  Tensor sigmoid() const;
+  /// tanh(x), same shape.
+  Tensor tanh() const;
+  /// Matrix product with `other`: (n, k) x (k, m) -> (n, m), batched as tapegrad::matmul.
+  Tensor matmul(const Tensor& other) const;
 
   // ---- autograd -------------------------------------------------------------
   /// True for a parameter (requires_grad_()) or a result computed from one while
@@ -143,6 +214,17 @@ TAPEGRAD_API Tensor ones_like(const Tensor& t);
 /// A tensor from row-major values; values.size() must equal numel(shape).
 TAPEGRAD_API Tensor tensor(const std::vector<double>& values, const Shape& shape,
                            Dtype dtype = float32);
+/// A 2-D tensor from rows: tensor({{1, 2}, {3, 4}}) has shape [2, 2], tensor({{1}, {2}})
+/// [2, 1]; rows of different lengths are a ShapeError.
+TAPEGRAD_API Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
+                           Dtype dtype = float32);
+/// A 1-D tensor of `values`: tensor({1, 2, 3}) has shape [3]. A template only to lose
+/// the tie to the rows overload above: tensor({{1}, {2}}) fits both, and means rows.
+template <class = void>
+Tensor tensor(std::initializer_list<double> values, Dtype dtype = float32) {
+  return tensor(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())},
+                dtype);
+}
 /// A float32 tensor copying `values` (row-major); values.size() must equal numel(shape).
 TAPEGRAD_API Tensor from_data(std::span<const float> values, const Shape& shape);
 /// A float64 tensor copying `values` (row-major); values.size() must equal numel(shape).
@@ -151,6 +233,9 @@ TAPEGRAD_API Tensor from_data(std::span<const double> values, const Shape& shape
 TAPEGRAD_API Tensor scalar(double value, Dtype dtype = float32);
 /// [start, start + step, ...) below `stop`, shape [n].
 TAPEGRAD_API Tensor arange(double start, double stop, double step = 1.0, Dtype dtype = float32);
+/// `steps` evenly spaced values from `start` to `end`, both included, shape [steps]
+/// (as torch.linspace: steps 1 gives [start]).
+TAPEGRAD_API Tensor linspace(double start, double end, std::int64_t steps, Dtype dtype = float32);
 /// The n x n identity.
 TAPEGRAD_API Tensor eye(std::int64_t n, Dtype dtype = float32);
 
