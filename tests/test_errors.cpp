@@ -2,6 +2,7 @@
 // op and the shapes involved.
 #define BOOST_TEST_MODULE errors
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
@@ -52,8 +53,85 @@ BOOST_AUTO_TEST_CASE(matmul_rejects_mismatched_inner_dims) {
   BOOST_TEST(msg == "matmul: inner dimensions differ: [3, 4] x [5, 2]");
 }
 
-BOOST_AUTO_TEST_CASE(matmul_rejects_inputs_that_are_not_matrices) {
-  expect_error<ShapeError>([] { matmul(ones({3}), ones({3, 2})); }, {"matmul", "[3]", "[3, 2]"});
+// A vector is a row or a column, as in torch.matmul; a scalar is neither.
+BOOST_AUTO_TEST_CASE(matmul_rejects_a_scalar) {
+  expect_error<ShapeError>([] { matmul(scalar(2), ones({3, 2})); }, {"matmul", "[]", "[3, 2]"});
+}
+
+BOOST_AUTO_TEST_CASE(matmul_rejects_a_vector_of_the_wrong_length) {
+  expect_error<ShapeError>(
+      [] {
+        matmul(ones({3}), ones({4, 2}));
+      },
+      {"matmul: inner dimensions differ", "[3]", "[4, 2]"});
+  expect_error<ShapeError>(
+      [] {
+        matmul(ones({2, 4}), ones({3}));
+      },
+      {"matmul: inner dimensions differ", "[2, 4]", "[3]"});
+}
+
+BOOST_AUTO_TEST_CASE(batched_matmul_rejects_mismatched_inner_dims) {
+  expect_error<ShapeError>(
+      [] {
+        matmul(ones({2, 3, 4}), ones({2, 5, 2}));
+      },
+      {"matmul: inner dimensions differ", "[2, 3, 4]", "[2, 5, 2]"});
+}
+
+BOOST_AUTO_TEST_CASE(batched_matmul_rejects_batch_dims_that_do_not_broadcast) {
+  expect_error<ShapeError>(
+      [] {
+        matmul(ones({2, 3, 4}), ones({3, 4, 5}));
+      },
+      {"matmul: batch dimensions do not broadcast", "[2, 3, 4]", "[3, 4, 5]"});
+}
+
+BOOST_AUTO_TEST_CASE(maximum_rejects_unbroadcastable_shapes) {
+  expect_error<ShapeError>(
+      [] {
+        maximum(ones({3, 4}), ones({2, 4}));
+      },
+      {"maximum", "[3, 4]", "[2, 4]"});
+  expect_error<ShapeError>([] { minimum(ones({3}), ones({4})); }, {"minimum", "[3]", "[4]"});
+}
+
+BOOST_AUTO_TEST_CASE(maximum_rejects_mixed_dtypes) {
+  expect_error<DtypeError>([] { maximum(ones({2}), ones({2}, float64)); },
+                           {"maximum", "float32", "float64"});
+}
+
+BOOST_AUTO_TEST_CASE(stack_rejects_tensors_of_different_shapes) {
+  expect_error<ShapeError>(
+      [] {
+        stack({ones({2, 3}), ones({2, 3}), ones({3, 2})});
+      },
+      {"stack", "tensor 2", "[3, 2]", "[2, 3]"});
+}
+
+BOOST_AUTO_TEST_CASE(stack_rejects_an_empty_list) {
+  expect_error<ValueError>([] { stack({}); }, {"stack", "no tensors"});
+}
+
+BOOST_AUTO_TEST_CASE(stack_rejects_an_axis_out_of_range) {
+  // A new axis of two 2-D tensors may be 0, 1 or 2 (or -3 to -1), not 3.
+  expect_error<IndexError>(
+      [] {
+        stack({ones({2, 3}), ones({2, 3})}, 3);
+      },
+      {"stack: axis 3 is out of range"});
+}
+
+BOOST_AUTO_TEST_CASE(tensor_rejects_ragged_rows) {
+  expect_error<ShapeError>(
+      [] {
+        tensor({{1, 2, 3}, {4, 5}});
+      },
+      {"tensor", "row 1 has 2 values", "row 0 has 3"});
+}
+
+BOOST_AUTO_TEST_CASE(linspace_rejects_a_negative_number_of_steps) {
+  expect_error<ValueError>([] { linspace(0, 1, -1); }, {"linspace", "steps=-1"});
 }
 
 BOOST_AUTO_TEST_CASE(add_rejects_unbroadcastable_shapes) {
@@ -125,6 +203,33 @@ BOOST_AUTO_TEST_CASE(concat_rejects_shapes_that_differ_outside_the_axis) {
 
 BOOST_AUTO_TEST_CASE(transpose_without_axes_rejects_a_non_matrix) {
   expect_error<ShapeError>([] { transpose(ones({2, 3, 4})); }, {"transpose", "[2, 3, 4]"});
+}
+
+BOOST_AUTO_TEST_CASE(min_rejects_an_empty_tensor) {
+  expect_error<ShapeError>([] { min(ones({0, 3})); }, {"min", "[0, 3]"});
+  expect_error<ShapeError>([] { min(ones({2, 0}), 1); }, {"min", "axis 1", "[2, 0]"});
+  expect_error<ShapeError>([] { argmin(ones({0})); }, {"argmin", "[0]"});
+}
+
+BOOST_AUTO_TEST_CASE(var_rejects_too_few_elements_for_the_correction) {
+  // One sample has no unbiased variance (n - 1 = 0); with correction 0 it is 0.
+  expect_error<ValueError>(
+      [] {
+        var(ones({1, 4}), 0);
+      },
+      {"var", "axis 0", "[1, 4]", "correction 1 leaves 0 degrees of freedom"});
+  expect_error<ValueError>([] { var(ones({1})); }, {"var", "[1]", "correction 1 leaves 0 degrees"});
+  expect_error<ValueError>(
+      [] {
+        tapegrad::std(ones({3, 2}), 1, false, 2.0);
+      },
+      {"var", "axis 1", "[3, 2]", "correction 2 leaves 0 degrees"});
+  BOOST_TEST(var(ones({1, 4}), 0, false, 0.0).to_vector() == std::vector<double>(4, 0.0),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(logsumexp_rejects_an_empty_axis) {
+  expect_error<ShapeError>([] { logsumexp(ones({3, 0}), 1); }, {"logsumexp", "axis 1", "[3, 0]"});
 }
 
 BOOST_AUTO_TEST_CASE(mean_rejects_an_empty_tensor) {
@@ -225,6 +330,10 @@ BOOST_AUTO_TEST_CASE(mean_rejects_an_axis_out_of_range) {
   expect_error<IndexError>([] { mean(ones({3, 4}), -3); }, {"mean", "axis -3", "[3, 4]"});
 }
 
+BOOST_AUTO_TEST_CASE(min_rejects_an_axis_out_of_range) {
+  expect_error<IndexError>([] { min(ones({2, 3}), 2); }, {"min: axis 2 is out of range", "[2, 3]"});
+}
+
 BOOST_AUTO_TEST_CASE(max_rejects_an_axis_out_of_range) {
   expect_error<IndexError>([] { max(ones({3}), 1); }, {"max", "axis 1", "[3]"});
 }
@@ -311,6 +420,33 @@ BOOST_AUTO_TEST_CASE(binary_cross_entropy_with_logits_rejects_a_target_of_anothe
 }
 
 // ---- values -------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(one_hot_rejects_a_label_out_of_range) {
+  expect_error<ValueError>(
+      [] {
+        one_hot(tensor({0, 3, 1}), 3);
+      },
+      {"one_hot", "label 3", "position 1", "[3]", "[0, 3)"});
+  expect_error<ValueError>([] { one_hot(tensor({-1}), 3); }, {"one_hot", "label -1"});
+}
+
+BOOST_AUTO_TEST_CASE(one_hot_rejects_a_label_that_is_not_an_integer) {
+  expect_error<ValueError>(
+      [] {
+        one_hot(tensor({{0, 1}, {1.5, 2}}), 3);
+      },
+      {"one_hot", "label 1.5", "position 2", "[2, 2]"});
+  expect_error<ValueError>([] { one_hot(tensor({std::nan("")}), 3); }, {"one_hot", "nan"});
+}
+
+BOOST_AUTO_TEST_CASE(one_hot_rejects_no_classes_and_an_axis_out_of_range) {
+  expect_error<ValueError>([] { one_hot(tensor({0}), 0); }, {"one_hot", "num_classes", "0"});
+  expect_error<IndexError>(
+      [] {
+        one_hot(tensor({0, 1}), 2, 2);
+      },
+      {"one_hot: axis 2 is out of range"});
+}
 
 BOOST_AUTO_TEST_CASE(clamp_rejects_a_lower_bound_above_the_upper) {
   expect_error<ValueError>([] { clamp(ones({2}), 1.0, -1.0); },
