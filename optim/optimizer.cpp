@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <string_view>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/threads.hpp>
@@ -12,14 +13,28 @@ namespace tapegrad::optim {
 
 namespace {
 
-void check_nonnegative(const char* who, const char* what, double value) {
+void check_nonnegative(std::string_view who, const char* what, double value) {
   if (!(value >= 0.0))
     throw ValueError(fmt::format("{}: {} must be >= 0, got {}", who, what, value));
 }
 
-void check_unit_interval(const char* who, const char* what, double value) {
+// For a hyperparameter, infinity is as wrong as NaN: the first step turns every weight
+// into NaN (or freezes it, for eps), and the run goes on silently.
+void check_finite_nonnegative(std::string_view who, const char* what, double value) {
+  if (!(std::isfinite(value) && value >= 0.0))
+    throw ValueError(fmt::format("{}: {} must be a finite number >= 0, got {}", who, what, value));
+}
+
+void check_unit_interval(std::string_view who, const char* what, double value) {
   if (!(value >= 0.0 && value < 1.0))
     throw ValueError(fmt::format("{}: {} must be in [0, 1), got {}", who, what, value));
+}
+
+// The base constructor cannot call name(): each optimizer checks its lr before it, so
+// that the message names it.
+double checked_lr(std::string_view who, double lr) {
+  check_finite_nonnegative(who, "lr", lr);
+  return lr;
 }
 
 std::vector<Tensor> zeros_like_each(const std::vector<Tensor>& params) {
@@ -39,7 +54,7 @@ void append_indexed(NamedTensors& out, const char* prefix, const std::vector<Ten
 // ---- Optimizer ------------------------------------------------------------------
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
-  check_nonnegative("Optimizer", "lr", lr);
+  check_finite_nonnegative("Optimizer", "lr", lr);
   std::unordered_set<const TensorImpl*> seen;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
@@ -59,7 +74,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
-  check_nonnegative("set_lr", "lr", lr);
+  check_finite_nonnegative(fmt::format("{}::set_lr", name()), "lr", lr);
   lr_ = lr;
 }
 
@@ -145,9 +160,9 @@ void for_each_update(const std::vector<Tensor>& params, F update) {
 // ---- SGD ------------------------------------------------------------------------
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options)
-    : Optimizer(std::move(params), options.lr), options_(options) {
-  check_nonnegative("SGD", "momentum", options.momentum);
-  check_nonnegative("SGD", "weight_decay", options.weight_decay);
+    : Optimizer(std::move(params), checked_lr("SGD", options.lr)), options_(options) {
+  check_finite_nonnegative("SGD", "momentum", options.momentum);
+  check_finite_nonnegative("SGD", "weight_decay", options.weight_decay);
   check_unit_interval("SGD", "dampening", options.dampening);
   if (options.nesterov && (options.momentum <= 0.0 || options.dampening != 0.0))
     throw ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
@@ -188,10 +203,10 @@ void SGD::append_state(NamedTensors& out) const {
 // ---- RMSprop --------------------------------------------------------------------
 
 RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)
-    : Optimizer(std::move(params), options.lr), options_(options) {
+    : Optimizer(std::move(params), checked_lr("RMSprop", options.lr)), options_(options) {
   check_unit_interval("RMSprop", "alpha", options.alpha);
-  check_nonnegative("RMSprop", "eps", options.eps);
-  check_nonnegative("RMSprop", "weight_decay", options.weight_decay);
+  check_finite_nonnegative("RMSprop", "eps", options.eps);
+  check_finite_nonnegative("RMSprop", "weight_decay", options.weight_decay);
   square_avg_ = zeros_like_each(params_);
 }
 
@@ -219,11 +234,13 @@ void RMSprop::append_state(NamedTensors& out) const {
 // ---- Adam -----------------------------------------------------------------------
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
-    : Optimizer(std::move(params), options.lr), options_(options), step_(scalar(0.0, float64)) {
+    : Optimizer(std::move(params), checked_lr("Adam", options.lr)),
+      options_(options),
+      step_(scalar(0.0, float64)) {
   check_unit_interval("Adam", "beta1", options.beta1);
   check_unit_interval("Adam", "beta2", options.beta2);
-  check_nonnegative("Adam", "eps", options.eps);
-  check_nonnegative("Adam", "weight_decay", options.weight_decay);
+  check_finite_nonnegative("Adam", "eps", options.eps);
+  check_finite_nonnegative("Adam", "weight_decay", options.weight_decay);
   exp_avg_ = zeros_like_each(params_);
   exp_avg_sq_ = zeros_like_each(params_);
 }

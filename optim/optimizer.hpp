@@ -20,7 +20,8 @@ namespace tapegrad::optim {
 /// learning rate; a subclass adds step() and its state.
 class TAPEGRAD_API Optimizer {
  public:
-  /// Throws ValueError for an undefined, non-leaf or repeated parameter, or lr < 0.
+  /// Throws ValueError for an undefined, non-leaf or repeated parameter, or an lr that
+  /// is not a finite number >= 0 (NaN, infinite or negative).
   Optimizer(std::vector<Tensor> params, double lr);
   virtual ~Optimizer() = default;
   // A copy would share the state tensors (handles) with the original: move only.
@@ -38,7 +39,8 @@ class TAPEGRAD_API Optimizer {
 
   /// The current learning rate: set_lr's (a schedule's), else the constructor's.
   double lr() const { return lr_; }
-  /// Sets the learning rate (schedules call this); throws ValueError if negative.
+  /// Sets the learning rate (schedules call this); throws ValueError, naming the
+  /// optimizer, unless lr is a finite number >= 0.
   void set_lr(double lr);
   /// The parameters in the order given: the i of the state names ("velocity.i").
   const std::vector<Tensor>& params() const { return params_; }
@@ -56,7 +58,7 @@ class TAPEGRAD_API Optimizer {
   virtual void append_state(NamedTensors& out) const;
 
   std::vector<Tensor> params_;  ///< the state vectors of a subclass are parallel to it
-  double lr_;                   ///< >= 0; change it through set_lr, which checks it
+  double lr_;                   ///< finite, >= 0; change it through set_lr, which checks it
 };
 
 /// SGD's hyperparameters: SGD(params, {.lr = 0.1, .momentum = 0.9}).
@@ -79,8 +81,9 @@ struct SGDOptions {
 /// Without momentum: p -= lr g. State: "velocity.i" when momentum > 0.
 class TAPEGRAD_API SGD : public Optimizer {
  public:
-  /// Throws ValueError for a negative momentum or weight_decay, dampening outside
-  /// [0, 1), or nesterov without momentum > 0 and dampening 0.
+  /// Throws ValueError (its message starts "SGD: ") for an lr, momentum or weight_decay
+  /// that is not a finite number >= 0, dampening outside [0, 1), or nesterov without
+  /// momentum > 0 and dampening 0.
   SGD(std::vector<Tensor> params, SGDOptions options);
   /// Plain gradient descent: p -= lr grad.
   SGD(std::vector<Tensor> params, double lr) : SGD(std::move(params), SGDOptions{.lr = lr}) {}
@@ -113,7 +116,8 @@ struct RMSpropOptions {
 /// State: "square_avg.i" (s starts at 0).
 class TAPEGRAD_API RMSprop : public Optimizer {
  public:
-  /// Throws ValueError for alpha outside [0, 1) or a negative eps or weight_decay.
+  /// Throws ValueError (its message starts "RMSprop: ") for alpha outside [0, 1), or an
+  /// lr, eps or weight_decay that is not a finite number >= 0.
   RMSprop(std::vector<Tensor> params, RMSpropOptions options);
   /// The other options at their defaults.
   RMSprop(std::vector<Tensor> params, double lr)
@@ -151,7 +155,8 @@ struct AdamOptions {
 /// State: "step" ([] float64), "exp_avg.i" (m), "exp_avg_sq.i" (v).
 class TAPEGRAD_API Adam : public Optimizer {
  public:
-  /// Throws ValueError for beta1 or beta2 outside [0, 1) or a negative eps or weight_decay.
+  /// Throws ValueError (its message starts "Adam: ") for beta1 or beta2 outside [0, 1),
+  /// or an lr, eps or weight_decay that is not a finite number >= 0.
   Adam(std::vector<Tensor> params, AdamOptions options);
   /// The other options at their defaults.
   Adam(std::vector<Tensor> params, double lr) : Adam(std::move(params), AdamOptions{.lr = lr}) {}

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <iomanip>
+#include <limits>
+#include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
@@ -253,6 +255,77 @@ BOOST_AUTO_TEST_CASE(lr_is_readable_and_settable) {
   w.set_grad(ones_like(w));
   opt.step();
   BOOST_TEST(w.item() == 0.5, boost::test_tools::tolerance(1e-6));  // 1 - 0.5 * 1/(1+eps)
+}
+
+// ---- a non-finite hyperparameter is an error that names the optimizer and the value ----
+
+namespace {
+
+const double kNan = std::nan("");
+const double kInf = std::numeric_limits<double>::infinity();
+
+// Runs `make`, which must throw ValueError whose message holds `who` and `value`.
+void check_rejects(const std::function<void()>& make, const std::string& who,
+                   const std::string& value) {
+  try {
+    make();
+    BOOST_ERROR(who << ": no ValueError for " << value);
+  } catch (const ValueError& e) {
+    const std::string message = e.what();
+    BOOST_TEST(message.starts_with(who + ": "), message);
+    BOOST_TEST(message.find("got " + value) != std::string::npos, message);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sgd_rejects_non_finite_lr_and_momentum) {
+  Tensor w = param({1, 2}, {2});
+  check_rejects([&] { optim::SGD({w}, kNan); }, "SGD", "nan");
+  check_rejects([&] { optim::SGD({w}, kInf); }, "SGD", "inf");
+  check_rejects([&] { optim::SGD({w}, {.lr = 0.1, .momentum = kNan}); }, "SGD", "nan");
+  check_rejects([&] { optim::SGD({w}, {.lr = 0.1, .momentum = kInf}); }, "SGD", "inf");
+  check_rejects([&] { optim::SGD({w}, {.lr = 0.1, .weight_decay = kInf}); }, "SGD", "inf");
+  check_rejects([&] { optim::SGD({w}, {.lr = 0.1, .dampening = kNan}); }, "SGD", "nan");
+  optim::SGD opt({w}, 0.1);
+  check_rejects([&] { opt.set_lr(kNan); }, "SGD::set_lr", "nan");
+  check_rejects([&] { opt.set_lr(-kInf); }, "SGD::set_lr", "-inf");
+  BOOST_TEST(opt.lr() == 0.1);  // a rejected lr leaves the old one
+}
+
+BOOST_AUTO_TEST_CASE(rmsprop_rejects_non_finite_lr_alpha_and_eps) {
+  Tensor w = param({1, 2}, {2});
+  check_rejects([&] { optim::RMSprop({w}, kNan); }, "RMSprop", "nan");
+  check_rejects([&] { optim::RMSprop({w}, kInf); }, "RMSprop", "inf");
+  check_rejects([&] { optim::RMSprop({w}, {.lr = 0.1, .alpha = kNan}); }, "RMSprop", "nan");
+  check_rejects([&] { optim::RMSprop({w}, {.lr = 0.1, .eps = kNan}); }, "RMSprop", "nan");
+  check_rejects([&] { optim::RMSprop({w}, {.lr = 0.1, .eps = kInf}); }, "RMSprop", "inf");
+  optim::RMSprop opt({w}, 0.1);
+  check_rejects([&] { opt.set_lr(kInf); }, "RMSprop::set_lr", "inf");
+  BOOST_TEST(opt.lr() == 0.1);
+}
+
+BOOST_AUTO_TEST_CASE(adam_rejects_non_finite_lr_betas_and_eps) {
+  Tensor w = param({1, 2}, {2});
+  check_rejects([&] { optim::Adam({w}, kNan); }, "Adam", "nan");
+  check_rejects([&] { optim::Adam({w}, kInf); }, "Adam", "inf");
+  check_rejects([&] { optim::Adam({w}, {.beta1 = kNan}); }, "Adam", "nan");
+  check_rejects([&] { optim::Adam({w}, {.beta2 = kNan}); }, "Adam", "nan");
+  check_rejects([&] { optim::Adam({w}, {.eps = kInf}); }, "Adam", "inf");
+  check_rejects([&] { optim::Adam({w}, {.weight_decay = kNan}); }, "Adam", "nan");
+  optim::Adam opt({w}, 0.1);
+  check_rejects([&] { opt.set_lr(kNan); }, "Adam::set_lr", "nan");
+  BOOST_TEST(opt.lr() == 0.1);
+}
+
+BOOST_AUTO_TEST_CASE(a_schedule_giving_nan_is_rejected_by_set_lr) {
+  Tensor w = param({1}, {1});
+  optim::SGD opt({w}, 0.1);
+  check_rejects(
+      [&] {
+        optim::apply_schedule(optim::ExponentialDecay{kNan, 0.5}, opt, 1);
+      },
+      "SGD::set_lr", "nan");
 }
 
 BOOST_AUTO_TEST_CASE(float32_parameters_update_in_place) {
