@@ -35,19 +35,28 @@ struct Settings {
   double learning_rate;
 };
 
+// The cost every 100 iterations (for the plot) and the last iteration's.
+struct Costs {
+  std::vector<double> every_100;
+  double final = std::nan("");
+};
+
 // What training leaves behind: the model as a prediction function, its parameters by
-// name (for --save and --load), and the cost every 100 iterations.
+// name (for --save and --load), and its costs.
 struct Trained {
   std::function<Tensor(const Tensor&)> forward;  // X (n_x, m) -> AL (1, m)
   NamedTensors parameters;
-  std::vector<double> costs;
+  Costs costs;
 };
 
-// Prints the cost every 100 iterations, as the course does, and keeps it for the plot.
-void record_cost(std::vector<double>& costs, int i, const Tensor& cost) {
+// Prints the cost every 100 iterations, as the course does, and keeps it for the plot;
+// stops the run if it is no longer a number.
+void record_cost(Costs& costs, int i, const Tensor& cost) {
+  costs.final = cost.item();
   if (i % 100 != 0) return;
-  costs.push_back(cost.item());
-  examples::log("Cost after iteration {}: {:.6f}\n", i, cost.item());
+  examples::check_cost(costs.final, "iteration", i);
+  costs.every_100.push_back(costs.final);
+  examples::log("Cost after iteration {}: {:.6f}\n", i, costs.final);
 }
 
 // ---- style "graph": the course's functions, with backward() instead of the caches ------
@@ -100,7 +109,7 @@ NamedTensors named(const Parameters& parameters) {
 
 Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool train) {
   Parameters parameters = initialize_parameters_deep(s.layers_dims);
-  std::vector<double> costs;
+  Costs costs;
   if (train) {
     progress::Bar bar(s.num_iterations, "deep net (graph)");
     for (int i = 0; i < s.num_iterations; ++i) {
@@ -111,6 +120,7 @@ Trained L_layer_model(const Tensor& X, const Tensor& Y, const Settings& s, bool 
       record_cost(costs, i, cost);
       bar.update(i + 1, cost.item());
     }
+    examples::check_cost(costs.final, "iteration", s.num_iterations - 1);
   }
   return {[parameters](const Tensor& X) { return L_model_forward(X, parameters); },
           named(parameters), costs};
@@ -125,7 +135,7 @@ Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settin
   nn::MLP model(s.layers_dims, activations, {.weight_init = init::Init::he_normal});
   optim::SGD optimizer(model.parameters(), s.learning_rate);
 
-  std::vector<double> costs;
+  Costs costs;
   if (train) {
     progress::Bar bar(s.num_iterations, "deep net (layers)");
     for (int i = 0; i < s.num_iterations; ++i) {
@@ -136,6 +146,7 @@ Trained L_layer_model_with_layers(const Tensor& X, const Tensor& Y, const Settin
       record_cost(costs, i, cost);
       bar.update(i + 1, cost.item());
     }
+    examples::check_cost(costs.final, "iteration", s.num_iterations - 1);
   }
   return {[model](const Tensor& X) mutable { return model(X); }, model.named_parameters(), costs};
 }
@@ -151,6 +162,7 @@ double logistic_regression_test_accuracy(const examples::Pair& pair, int num_ite
   for (int i = 0; i < num_iterations; ++i) {
     Tensor cost =
         binary_cross_entropy(sigmoid(matmul(transpose(w), pair.train.X) + b), pair.train.Y);
+    if (i % 100 == 0) examples::check_cost(cost.item(), "logistic regression iteration", i);
     cost.backward();
     {
       NoGradGuard no_grad;
@@ -181,73 +193,78 @@ int main(int argc, char** argv) {
   examples::add_sizes_option(app, "--layers", settings.layers_dims,
                              "layers_dims: n_x, hidden sizes..., 1");
   app.add_option("--iterations", settings.num_iterations, "gradient descent steps")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::whole_number<int>(1))
       ->capture_default_str();
   app.add_option("--lr,--learning-rate", settings.learning_rate, "learning rate")
+      ->check(examples::finite_number(0))
       ->capture_default_str();
   app.add_option("--logreg-iterations", logreg_iterations,
                  "iterations of the logistic regression trained for comparison (0: skip it)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::whole_number<int>(0))
       ->capture_default_str();
-  app.add_option("--logreg-lr", logreg_learning_rate, "its learning rate")->capture_default_str();
+  app.add_option("--logreg-lr", logreg_learning_rate, "its learning rate")
+      ->check(examples::finite_number(0))
+      ->capture_default_str();
   examples::add_classes_option(app, classes);
   examples::add_run_options(app, run);
   examples::add_data_options(app, data_options);
   examples::add_parameter_file_options(app, files);
-  CLI11_PARSE(app, argc, argv);
-  manual_seed(run.seed);
-  progress::Stopwatch watch;
+  return examples::run_example(argc, argv, app, [&] {
+    examples::check_classes(classes);
+    examples::check_paths(run, files);
+    manual_seed(run.seed);
+    progress::Stopwatch watch;
 
-  // ---- data ---------------------------------------------------------------------------
-  const examples::Pair pair =
-      examples::load_pair(data_options.dir, classes[0], classes[1], data_options.limit);
-  const Tensor& X_train = pair.train.X;
-  const Tensor& Y_train = pair.train.Y;
-  if (settings.layers_dims.size() < 2 || settings.layers_dims.front() != X_train.size(0) ||
-      settings.layers_dims.back() != 1) {
-    fmt::print(stderr, "--layers must start with n_x = {} and end with 1, got {}\n",
-               X_train.size(0), settings.layers_dims);
-    return 2;
-  }
-  fmt::print("y = 0: {}, y = 1: {}\n", examples::class_label(classes[0]),
-             examples::class_label(classes[1]));
-  fmt::print("train: {}\ntest:  {}\n", examples::describe(pair.train),
-             examples::describe(pair.test));
-  fmt::print("layers_dims = {}, style = {}\n", settings.layers_dims, style);
+    // ---- data -------------------------------------------------------------------------
+    const examples::Pair pair =
+        examples::load_pair(data_options.dir, classes[0], classes[1], data_options.limit);
+    const Tensor& X_train = pair.train.X;
+    const Tensor& Y_train = pair.train.Y;
+    if (settings.layers_dims.size() < 2 || settings.layers_dims.front() != X_train.size(0) ||
+        settings.layers_dims.back() != 1)
+      throw examples::UsageError(
+          fmt::format("--layers must start with n_x = {} and end with 1, got {}", X_train.size(0),
+                      settings.layers_dims));
+    fmt::print("y = 0: {}, y = 1: {}\n", examples::class_label(classes[0]),
+               examples::class_label(classes[1]));
+    fmt::print("train: {}\ntest:  {}\n", examples::describe(pair.train),
+               examples::describe(pair.test));
+    fmt::print("layers_dims = {}, style = {}\n", settings.layers_dims, style);
 
-  // ---- the deep network ------------------------------------------------------------------
-  const bool train = files.load.empty();
-  Trained model = style == "graph" ? L_layer_model(X_train, Y_train, settings, train)
-                                   : L_layer_model_with_layers(X_train, Y_train, settings, train);
-  if (!train) {
-    load_parameters_into(files.load, model.parameters);
-    fmt::print("loaded {} tensors from {} (no training)\n", model.parameters.size(),
-               files.load.string());
-  }
-  if (!files.save.empty()) {
-    save_parameters(files.save, model.parameters);
-    fmt::print("saved {} tensors to {}\n", model.parameters.size(), files.save.string());
-  }
-  const double train_accuracy = examples::binary_accuracy(model.forward(X_train), Y_train);
-  const double test_accuracy = examples::binary_accuracy(model.forward(pair.test.X), pair.test.Y);
+    // ---- the deep network ----------------------------------------------------------------
+    const bool train = files.load.empty();
+    Trained model = style == "graph" ? L_layer_model(X_train, Y_train, settings, train)
+                                     : L_layer_model_with_layers(X_train, Y_train, settings, train);
+    if (!train) {
+      load_parameters_into(files.load, model.parameters);
+      fmt::print("loaded {} tensors from {} (no training)\n", model.parameters.size(),
+                 files.load.string());
+    }
+    if (!files.save.empty()) {
+      save_parameters(files.save, model.parameters);
+      fmt::print("saved {} tensors to {}\n", model.parameters.size(), files.save.string());
+    }
+    const double train_accuracy = examples::binary_accuracy(model.forward(X_train), Y_train);
+    const double test_accuracy = examples::binary_accuracy(model.forward(pair.test.X), pair.test.Y);
 
-  // ---- the same pair with no hidden layer -------------------------------------------------
-  double logreg_test_accuracy = std::nan("");
-  if (logreg_iterations > 0)
-    logreg_test_accuracy =
-        logistic_regression_test_accuracy(pair, logreg_iterations, logreg_learning_rate);
+    // ---- the same pair with no hidden layer -----------------------------------------------
+    double logreg_test_accuracy = std::nan("");
+    if (logreg_iterations > 0)
+      logreg_test_accuracy =
+          logistic_regression_test_accuracy(pair, logreg_iterations, logreg_learning_rate);
 
-  if (!model.costs.empty()) {
-    const auto file = run.out / "deep_net_cost.svg";
-    plot::cost_curve(
-        file, model.costs,
-        fmt::format("{}-layer network {}, learning rate = {}", settings.layers_dims.size() - 1,
-                    settings.layers_dims, settings.learning_rate));
-    examples::result("cost_curve", file.string());
-    examples::result("final_cost", model.costs.back(), 6);
-  }
-  examples::result("train_accuracy", train_accuracy);
-  examples::result("test_accuracy", test_accuracy);
-  if (logreg_iterations > 0) examples::result("logreg_test_accuracy", logreg_test_accuracy);
-  examples::result("seconds", watch.seconds(), 2);
+    if (!model.costs.every_100.empty()) {
+      const auto file = run.out / "deep_net_cost.svg";
+      plot::cost_curve(
+          file, model.costs.every_100,
+          fmt::format("{}-layer network {}, learning rate = {}", settings.layers_dims.size() - 1,
+                      settings.layers_dims, settings.learning_rate));
+      examples::result("cost_curve", file.string());
+      examples::result("final_cost", model.costs.final, 6);  // the last iteration's
+    }
+    examples::result("train_accuracy", train_accuracy);
+    examples::result("test_accuracy", test_accuracy);
+    if (logreg_iterations > 0) examples::result("logreg_test_accuracy", logreg_test_accuracy);
+    examples::result("seconds", watch.seconds(), 2);
+  });
 }

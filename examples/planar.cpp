@@ -85,7 +85,10 @@ Parameters nn_model(const Tensor& X, const Tensor& Y, std::int64_t n_h, int num_
     Tensor cost = binary_cross_entropy(A2, Y);
     cost.backward();
     update_parameters(parameters, learning_rate);
-    if (i % 100 == 0) costs.push_back(cost.item());
+    if (i % 100 == 0) {
+      examples::check_cost(cost.item(), "iteration", i);
+      costs.push_back(cost.item());
+    }
     bar.update(++done, cost.item());
   }
   return parameters;
@@ -100,70 +103,75 @@ int main(int argc, char** argv) {
   std::int64_t main_n_h = 4;
   examples::RunOptions run;
   app.add_option("--iterations", num_iterations, "gradient descent steps for each size")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::whole_number<int>(1))
       ->capture_default_str();
-  app.add_option("--lr,--learning-rate", learning_rate, "learning rate")->capture_default_str();
+  app.add_option("--lr,--learning-rate", learning_rate, "learning rate")
+      ->check(examples::finite_number(0))
+      ->capture_default_str();
   app.add_option("--m", m, "points in the training set (and in the test set)")
-      ->check(CLI::Range(4, 1000000))
+      ->check(examples::whole_number<std::int64_t>(4, 1000000))
       ->capture_default_str();
   examples::add_sizes_option(app, "--hidden-sizes", hidden_sizes, "hidden layer sizes to try");
   app.add_option("--n-h", main_n_h,
                  "the size whose accuracy the final train_accuracy / test_accuracy lines give")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::whole_number(1))
       ->capture_default_str();
   examples::add_run_options(app, run);
-  CLI11_PARSE(app, argc, argv);
-  manual_seed(run.seed);
-  if (std::find(hidden_sizes.begin(), hidden_sizes.end(), main_n_h) == hidden_sizes.end())
-    hidden_sizes.push_back(main_n_h);
-  progress::Stopwatch watch;
+  return examples::run_example(argc, argv, app, [&] {
+    examples::check_paths(run);
+    manual_seed(run.seed);
+    if (std::find(hidden_sizes.begin(), hidden_sizes.end(), main_n_h) == hidden_sizes.end())
+      hidden_sizes.push_back(main_n_h);
+    progress::Stopwatch watch;
 
-  // ---- data: the flower, and a second draw of it to test on -------------------------------
-  const auto [X, Y] = load_planar_dataset(m, default_generator());
-  const auto [X_test, Y_test] = load_planar_dataset(m, default_generator());
-  fmt::print("X: (2, {}), Y: (1, {}); test set: another {} points of the same flower\n", X.size(1),
-             Y.size(1), X_test.size(1));
+    // ---- data: the flower, and a second draw of it to test on -------------------------------
+    const auto [X, Y] = load_planar_dataset(m, default_generator());
+    const auto [X_test, Y_test] = load_planar_dataset(m, default_generator());
+    fmt::print("X: (2, {}), Y: (1, {}); test set: another {} points of the same flower\n",
+               X.size(1), Y.size(1), X_test.size(1));
 
-  // ---- one model per hidden size ---------------------------------------------------------
-  progress::Bar bar(static_cast<std::int64_t>(hidden_sizes.size()) * num_iterations, "planar");
-  std::int64_t done = 0;
-  double train_accuracy = 0, test_accuracy = 0;
-  std::vector<std::string> lines;
-  for (const std::int64_t n_h : hidden_sizes) {
-    std::vector<double> costs;
-    const Parameters parameters =
-        nn_model(X, Y, n_h, num_iterations, learning_rate, costs, bar, done);
-    const double accuracy = examples::binary_accuracy(forward_propagation(X, parameters), Y);
-    const double accuracy_test =
-        examples::binary_accuracy(forward_propagation(X_test, parameters), Y_test);
-    examples::log("Accuracy for {:2d} hidden units: {:.2f} % (test {:.2f} %)\n", n_h,
-                  100 * accuracy, 100 * accuracy_test);
+    // ---- one model per hidden size ---------------------------------------------------------
+    progress::Bar bar(static_cast<std::int64_t>(hidden_sizes.size()) * num_iterations, "planar");
+    std::int64_t done = 0;
+    double train_accuracy = 0, test_accuracy = 0;
+    std::vector<std::string> lines;
+    for (const std::int64_t n_h : hidden_sizes) {
+      std::vector<double> costs;
+      const Parameters parameters =
+          nn_model(X, Y, n_h, num_iterations, learning_rate, costs, bar, done);
+      const double accuracy = examples::binary_accuracy(forward_propagation(X, parameters), Y);
+      const double accuracy_test =
+          examples::binary_accuracy(forward_propagation(X_test, parameters), Y_test);
+      examples::log("Accuracy for {:2d} hidden units: {:.2f} % (test {:.2f} %)\n", n_h,
+                    100 * accuracy, 100 * accuracy_test);
 
-    const auto file = run.out / fmt::format("planar_n_h_{}.svg", n_h);
-    plot::decision_boundary(
-        file, [&](const Tensor& grid) { return forward_propagation(grid, parameters) > 0.5; }, X, Y,
-        {.title = fmt::format("Decision boundary for hidden layer size {} (accuracy {:.1f} %)", n_h,
-                              100 * accuracy),
-         .x_label = "x1",
-         .y_label = "x2",
-         .class_names = {"y = 0", "y = 1"}});
-    lines.push_back(fmt::format("accuracy_n_h_{}", n_h));
-    lines.push_back(fmt::format("{:.4f}", accuracy));
-    if (n_h == main_n_h) {
-      train_accuracy = accuracy;
-      test_accuracy = accuracy_test;
-      if (!costs.empty())
-        plot::cost_curve(
-            run.out / "planar_cost.svg", costs,
-            fmt::format("Planar data, {} hidden units, learning rate = {}", n_h, learning_rate));
+      const auto file = run.out / fmt::format("planar_n_h_{}.svg", n_h);
+      plot::decision_boundary(
+          file, [&](const Tensor& grid) { return forward_propagation(grid, parameters) > 0.5; }, X,
+          Y,
+          {.title = fmt::format("Decision boundary for hidden layer size {} (accuracy {:.1f} %)",
+                                n_h, 100 * accuracy),
+           .x_label = "x1",
+           .y_label = "x2",
+           .class_names = {"y = 0", "y = 1"}});
+      lines.push_back(fmt::format("accuracy_n_h_{}", n_h));
+      lines.push_back(fmt::format("{:.4f}", accuracy));
+      if (n_h == main_n_h) {
+        train_accuracy = accuracy;
+        test_accuracy = accuracy_test;
+        if (!costs.empty())
+          plot::cost_curve(
+              run.out / "planar_cost.svg", costs,
+              fmt::format("Planar data, {} hidden units, learning rate = {}", n_h, learning_rate));
+      }
     }
-  }
-  bar.finish();
+    bar.finish();
 
-  for (std::size_t k = 0; k + 1 < lines.size(); k += 2) examples::result(lines[k], lines[k + 1]);
-  examples::result("boundaries", (run.out / "planar_n_h_<size>.svg").string());
-  examples::result("n_h", fmt::format("{}", main_n_h));
-  examples::result("train_accuracy", train_accuracy);
-  examples::result("test_accuracy", test_accuracy);
-  examples::result("seconds", watch.seconds(), 2);
+    for (std::size_t k = 0; k + 1 < lines.size(); k += 2) examples::result(lines[k], lines[k + 1]);
+    examples::result("boundaries", (run.out / "planar_n_h_<size>.svg").string());
+    examples::result("n_h", fmt::format("{}", main_n_h));
+    examples::result("train_accuracy", train_accuracy);
+    examples::result("test_accuracy", test_accuracy);
+    examples::result("seconds", watch.seconds(), 2);
+  });
 }

@@ -26,6 +26,7 @@ void train(nn::Module& model, const Tensor& X, const Tensor& Y, int num_iteratio
   for (int i = 0; i < num_iterations; ++i) {
     optimizer.zero_grad();
     Tensor cost = binary_cross_entropy(model(X), Y);
+    if (i % 100 == 0) examples::check_cost(cost.item(), "iteration", i);
     cost.backward();
     optimizer.step();
   }
@@ -40,66 +41,72 @@ int main(int argc, char** argv) {
   double noise = 0.1;
   examples::RunOptions run;
   app.add_option("--iterations", num_iterations, "gradient descent steps for each model")
-      ->check(CLI::NonNegativeNumber)
+      ->check(examples::whole_number<int>(1))
       ->capture_default_str();
-  app.add_option("--lr,--learning-rate", learning_rate, "learning rate")->capture_default_str();
+  app.add_option("--lr,--learning-rate", learning_rate, "learning rate")
+      ->check(examples::finite_number(0))
+      ->capture_default_str();
   app.add_option("--hidden", n_h, "units of the hidden layer")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::whole_number(1))
       ->capture_default_str();
   app.add_option("--copies", copies, "points around each corner")
-      ->check(CLI::PositiveNumber)
+      ->check(examples::whole_number(1))
       ->capture_default_str();
-  app.add_option("--noise", noise, "standard deviation of the jitter")->capture_default_str();
+  app.add_option("--noise", noise, "standard deviation of the jitter")
+      ->check(examples::finite_number(0))
+      ->capture_default_str();
   examples::add_run_options(app, run);
-  CLI11_PARSE(app, argc, argv);
-  manual_seed(run.seed);
-  progress::Stopwatch watch;
+  return examples::run_example(argc, argv, app, [&] {
+    examples::check_paths(run);
+    manual_seed(run.seed);
+    progress::Stopwatch watch;
 
-  // ---- data: the truth table, X (2, 4) and Y (1, 4), then jittered copies (2, 4 copies) --
-  const Tensor corners = tensor({0, 0, 1, 1,   // x1
-                                 0, 1, 0, 1},  // x2
-                                {2, 4});
-  const Tensor labels = tensor({0, 1, 1, 0}, {1, 4});  // x1 XOR x2
-  std::vector<std::int64_t> repeat;
-  for (std::int64_t c = 0; c < copies; ++c)
-    for (std::int64_t k = 0; k < 4; ++k) repeat.push_back(k);
-  const Tensor X = index_select(corners, 1, repeat) + noise * randn({2, 4 * copies});
-  const Tensor Y = index_select(labels, 1, repeat);
+    // ---- data: the truth table, X (2, 4) and Y (1, 4), then jittered copies (2, 4 copies) --
+    const Tensor corners = tensor({0, 0, 1, 1,   // x1
+                                   0, 1, 0, 1},  // x2
+                                  {2, 4});
+    const Tensor labels = tensor({0, 1, 1, 0}, {1, 4});  // x1 XOR x2
+    std::vector<std::int64_t> repeat;
+    for (std::int64_t c = 0; c < copies; ++c)
+      for (std::int64_t k = 0; k < 4; ++k) repeat.push_back(k);
+    const Tensor X = index_select(corners, 1, repeat) + noise * randn({2, 4 * copies});
+    const Tensor Y = index_select(labels, 1, repeat);
 
-  // ---- two models: sigmoid(W x + b), and tanh hidden layer -> sigmoid ------------------
-  nn::Sequential linear{nn::Linear(2, 1, init::Init::xavier_normal), nn::Sigmoid()};
-  nn::MLP hidden({2, n_h, 1}, {nn::Tanh(), nn::Sigmoid()});
-  train(linear, X, Y, num_iterations, learning_rate);
-  train(hidden, X, Y, num_iterations, learning_rate);
+    // ---- two models: sigmoid(W x + b), and tanh hidden layer -> sigmoid ------------------
+    nn::Sequential linear{nn::Linear(2, 1, init::Init::xavier_normal), nn::Sigmoid()};
+    nn::MLP hidden({2, n_h, 1}, {nn::Tanh(), nn::Sigmoid()});
+    train(linear, X, Y, num_iterations, learning_rate);
+    train(hidden, X, Y, num_iterations, learning_rate);
 
-  // ---- what each predicts on the truth table -------------------------------------------
-  Tensor linear_A, hidden_A;
-  {
-    NoGradGuard no_grad;
-    linear_A = linear(corners);
-    hidden_A = hidden(corners);
-  }
-  fmt::print(" x1 x2 | y | no hidden layer | {} hidden units\n", n_h);
-  for (std::int64_t k = 0; k < 4; ++k)
-    fmt::print("  {:.0f}  {:.0f} | {:.0f} |   {:.3f} -> {:d}    |   {:.3f} -> {:d}\n",
-               corners.at({0, k}), corners.at({1, k}), labels.at({0, k}), linear_A.at({0, k}),
-               linear_A.at({0, k}) > 0.5, hidden_A.at({0, k}), hidden_A.at({0, k}) > 0.5);
+    // ---- what each predicts on the truth table -------------------------------------------
+    Tensor linear_A, hidden_A;
+    {
+      NoGradGuard no_grad;
+      linear_A = linear(corners);
+      hidden_A = hidden(corners);
+    }
+    fmt::print(" x1 x2 | y | no hidden layer | {} hidden units\n", n_h);
+    for (std::int64_t k = 0; k < 4; ++k)
+      fmt::print("  {:.0f}  {:.0f} | {:.0f} |   {:.3f} -> {:d}    |   {:.3f} -> {:d}\n",
+                 corners.at({0, k}), corners.at({1, k}), labels.at({0, k}), linear_A.at({0, k}),
+                 linear_A.at({0, k}) > 0.5, hidden_A.at({0, k}), hidden_A.at({0, k}) > 0.5);
 
-  // ---- decision boundaries --------------------------------------------------------------
-  auto boundary = [&](nn::Module& model, const std::string& name, const std::string& title) {
-    const plot::Options o{
-        .title = title, .x_label = "x1", .y_label = "x2", .class_names = {"y = 0", "y = 1"}};
-    const auto file = run.out / fmt::format("xor_{}.svg", name);
-    plot::decision_boundary(
-        file, [&](const Tensor& grid) { return model(grid) > 0.5; }, X, Y, o);
-    return file.string();
-  };
-  examples::result("linear_boundary",
-                   boundary(linear, "linear", "XOR, no hidden layer: sigmoid(W x + b)"));
-  examples::result(
-      "hidden_boundary",
-      boundary(hidden, "hidden", fmt::format("XOR, one tanh hidden layer of {}", n_h)));
-  examples::result("linear_accuracy", examples::binary_accuracy(linear(X), Y), 2);
-  examples::result("hidden_accuracy", examples::binary_accuracy(hidden(X), Y), 2);
-  examples::result("seconds", watch.seconds(), 2);
+    // ---- decision boundaries --------------------------------------------------------------
+    auto boundary = [&](nn::Module& model, const std::string& name, const std::string& title) {
+      const plot::Options o{
+          .title = title, .x_label = "x1", .y_label = "x2", .class_names = {"y = 0", "y = 1"}};
+      const auto file = run.out / fmt::format("xor_{}.svg", name);
+      plot::decision_boundary(
+          file, [&](const Tensor& grid) { return model(grid) > 0.5; }, X, Y, o);
+      return file.string();
+    };
+    examples::result("linear_boundary",
+                     boundary(linear, "linear", "XOR, no hidden layer: sigmoid(W x + b)"));
+    examples::result(
+        "hidden_boundary",
+        boundary(hidden, "hidden", fmt::format("XOR, one tanh hidden layer of {}", n_h)));
+    examples::result("linear_accuracy", examples::binary_accuracy(linear(X), Y), 2);
+    examples::result("hidden_accuracy", examples::binary_accuracy(hidden(X), Y), 2);
+    examples::result("seconds", watch.seconds(), 2);
+  });
 }
