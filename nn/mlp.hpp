@@ -6,10 +6,13 @@
 ///
 ///   nn::MLP model({784, 256, 10}, nn::ReLU());                  // logits out
 ///   nn::MLP net({2, 4, 1}, {nn::Tanh(), nn::Sigmoid()});        // one activation per layer
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <tapegrad/graph/export.hpp>
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/nn/init.hpp>
@@ -43,6 +46,26 @@ class TAPEGRAD_API MLP : public Sequential {
   /// size <= 0.
   MLP(std::vector<std::int64_t> layers_dims, std::vector<AnyModule> activations,
       MLPOptions options = {});
+
+  /// Activations are modules, not names: a name is refused at compile time, with the
+  /// form to write instead (MLP(dims, nn::ReLU())).
+  template <std::size_t N>
+  MLP(const std::vector<std::int64_t>& /*layers_dims*/, const char (&/*name*/)[N],
+      MLPOptions /*options*/ = {})
+      : Sequential("MLP") {
+    static_assert(N == 0,
+                  "nn::MLP takes activation modules, not names: write nn::MLP(dims, nn::ReLU())");
+  }
+  /// The same for a list of names: write MLP(dims, {nn::Tanh(), nn::Sigmoid()}).
+  template <class Name>
+  requires std::convertible_to<Name, std::string_view> MLP(
+      const std::vector<std::int64_t>& /*layers_dims*/, std::initializer_list<Name> /*names*/,
+      MLPOptions /*options*/ = {})
+      : Sequential("MLP") {
+    static_assert(!std::convertible_to<Name, std::string_view>,
+                  "nn::MLP takes activation modules, not names: write "
+                  "nn::MLP(dims, {nn::Tanh(), nn::Sigmoid()})");
+  }
 
   /// L, the number of Linear layers.
   std::size_t num_layers() const { return layers_.size(); }
