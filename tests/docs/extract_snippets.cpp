@@ -59,7 +59,8 @@ int fail(const std::string& where, const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) return fail("extract_snippets", "usage: extract_snippets <doc.md> <out.cpp> <root>");
+  if (argc != 4)
+    return fail("extract_snippets", "usage: extract_snippets <doc.md> <out.cpp> <root>");
   const std::string doc = argv[1], out_path = argv[2], root = argv[3];
   std::ifstream in(doc);
   if (!in) return fail(doc, "cannot open");
@@ -151,7 +152,8 @@ int main(int argc, char** argv) {
     } else {
       body << "namespace " << ns << " {\n[[maybe_unused]] void run() {\n" << code.str();
       open_function = true;
-      if (s.marker == "run") dispatch << "  if (k == " << index << ") return " << ns << "::run(), 0;\n";
+      if (s.marker == "run")
+        dispatch << "  if (k == " << index << ") return " << ns << "::run(), 0;\n";
     }
     if (s.program || s.marker == "run") {
       ++runnable;
@@ -172,8 +174,10 @@ int main(int argc, char** argv) {
       << "namespace tg = tapegrad;\n\n"
       << body.str() << "\n#line 1 \"" << out_path << "\"\n"
       << "int main(int argc, char** argv) {\n"
-      << "  if (argc < 2) {\n" << listing.str() << "    return 0;\n  }\n"
-      << "  const int k = std::atoi(argv[1]);\n" << dispatch.str()
+      << "  if (argc < 2) {\n"
+      << listing.str() << "    return 0;\n  }\n"
+      << "  const int k = std::atoi(argv[1]);\n"
+      << dispatch.str()
       << "  std::fprintf(stderr, \"no runnable snippet %d\\n\", k);\n  return 2;\n}\n";
   if (!out) return fail(out_path, "cannot write");
   std::cout << "extract_snippets: " << doc << ": " << snippets.size() << " snippets, " << runnable
