@@ -6,13 +6,14 @@
 ///   ops/    differentiable ops, one family per file
 ///   nn/     Module, Sequential, layers, activations, initializers
 ///   optim/  optimizers, learning-rate schedules, gradient clipping
-///   data/   IDX and CSV readers, data sets, transforms, mini-batches
+///   data/   IDX and CSV readers, data sets, toy data sets, transforms, mini-batches
 ///   io/     the atomic file, tensor files, checkpoints
 ///   viz/    SVG plots and the progress bar
 #include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/toy.hpp>
 #include <tapegrad/data/transforms.hpp>
 #include <tapegrad/graph/anomaly.hpp>
 #include <tapegrad/graph/autograd.hpp>
