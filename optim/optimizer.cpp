@@ -234,13 +234,17 @@ void RMSprop::append_state(NamedTensors& out) const {
 // ---- Adam -----------------------------------------------------------------------
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options)
-    : Optimizer(std::move(params), checked_lr("Adam", options.lr)),
+    : Adam(std::move(params), options, "Adam", false) {}
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options, const char* who, bool decoupled_decay)
+    : Optimizer(std::move(params), checked_lr(who, options.lr)),
       options_(options),
+      decoupled_decay_(decoupled_decay),
       step_(scalar(0.0, float64)) {
-  check_unit_interval("Adam", "beta1", options.beta1);
-  check_unit_interval("Adam", "beta2", options.beta2);
-  check_finite_nonnegative("Adam", "eps", options.eps);
-  check_finite_nonnegative("Adam", "weight_decay", options.weight_decay);
+  check_unit_interval(who, "beta1", options.beta1);
+  check_unit_interval(who, "beta2", options.beta2);
+  check_finite_nonnegative(who, "eps", options.eps);
+  check_finite_nonnegative(who, "weight_decay", options.weight_decay);
   exp_avg_ = zeros_like_each(params_);
   exp_avg_sq_ = zeros_like_each(params_);
 }
@@ -260,6 +264,17 @@ void Adam::step() {
         const T b2 = static_cast<T>(o.beta2), r2 = static_cast<T>(1.0 - o.beta2);
         const T inv_bc1 = static_cast<T>(1.0 / bc1), inv_bc2 = static_cast<T>(1.0 / bc2);
         const T eps = static_cast<T>(o.eps);
+        if (decoupled_decay_) {  // AdamW: p *= 1 - lr wd, then the step on the raw gradient
+          const T keep = static_cast<T>(1.0 - lr_ * o.weight_decay);
+          for (std::int64_t k = k0; k < k1; ++k) {
+            const T gk = dw[k];
+            w[k] *= keep;
+            m[k] = b1 * m[k] + r1 * gk;
+            v[k] = b2 * v[k] + r2 * gk * gk;
+            w[k] -= lr * (m[k] * inv_bc1) / (std::sqrt(v[k] * inv_bc2) + eps);
+          }
+          return;
+        }
         for (std::int64_t k = k0; k < k1; ++k) {
           const T gk = dw[k] + wd * w[k];
           m[k] = b1 * m[k] + r1 * gk;
@@ -268,6 +283,18 @@ void Adam::step() {
         }
       });
 }
+
+// ---- AdamW ----------------------------------------------------------------------
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
+    : Adam(std::move(params),
+           AdamOptions{.lr = options.lr,
+                       .beta1 = options.beta1,
+                       .beta2 = options.beta2,
+                       .eps = options.eps,
+                       .weight_decay = options.weight_decay},
+           "AdamW", true),
+      options_(options) {}
 
 void Adam::append_state(NamedTensors& out) const {
   Optimizer::append_state(out);

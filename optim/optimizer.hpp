@@ -6,7 +6,8 @@
 //
 // Updates are in place, never recorded, on float32 and float64 parameters. A
 // parameter whose grad is undefined (no backward reached it) is skipped.
-// Weight decay is L2, coupled: g <- g + weight_decay * p, as PyTorch's weight_decay.
+// Weight decay is L2, coupled: g <- g + weight_decay * p, as PyTorch's weight_decay;
+// AdamW's alone is decoupled (p <- p - lr * weight_decay * p).
 #include <cstdint>
 #include <string>
 #include <tapegrad/graph/export.hpp>
@@ -34,7 +35,7 @@ class TAPEGRAD_API Optimizer {
   void zero_grad();
   /// One update of every parameter whose grad is defined.
   virtual void step() = 0;
-  /// "SGD", "RMSprop", "Adam": used in messages.
+  /// "SGD", "RMSprop", "Adam", "AdamW": used in messages.
   virtual std::string name() const = 0;
 
   /// The current learning rate: set_lr's (a schedule's), else the constructor's.
@@ -168,12 +169,49 @@ class TAPEGRAD_API Adam : public Optimizer {
   std::int64_t step_count() const;
 
  protected:
+  /// Adam whose messages name `who` ("AdamW"); with `decoupled_decay`, weight_decay
+  /// shrinks p by lr wd p before the step instead of adding wd p to the gradient.
+  Adam(std::vector<Tensor> params, AdamOptions options, const char* who, bool decoupled_decay);
   void append_state(NamedTensors& out) const override;
 
  private:
   AdamOptions options_;
+  bool decoupled_decay_ = false;
   Tensor step_;  ///< [] float64, a tensor so that it is saved with the rest of the state
   std::vector<Tensor> exp_avg_, exp_avg_sq_;
+};
+
+/// AdamW's hyperparameters (PyTorch's torch.optim.AdamW defaults): AdamW(params, {.lr = 1e-3}).
+struct AdamWOptions {
+  /// Learning rate.
+  double lr = 1e-3;
+  /// b1: decay of the gradient's average m.
+  double beta1 = 0.9;
+  /// b2: decay of the squared gradient's average v.
+  double beta2 = 0.999;
+  /// Added to sqrt(v_hat).
+  double eps = 1e-8;
+  /// wd: decoupled decay, p <- p - lr wd p, apart from the gradient's moments.
+  double weight_decay = 1e-2;
+};
+
+/// Adam with decoupled weight decay (PyTorch's AdamW), for each parameter with a grad:
+///   p -= lr wd p;  then Adam's step with the raw gradient (m, v and p as Adam's).
+/// The decay never enters m and v, so it is not rescaled by 1 / sqrt(v) as Adam's
+/// coupled L2 term is. State as Adam's: "step", "exp_avg.i", "exp_avg_sq.i".
+class TAPEGRAD_API AdamW : public Adam {
+ public:
+  /// Throws ValueError (its message starts "AdamW: ") for beta1 or beta2 outside [0, 1),
+  /// or an lr, eps or weight_decay that is not a finite number >= 0.
+  AdamW(std::vector<Tensor> params, AdamWOptions options);
+  /// The other options at their defaults (weight_decay 1e-2).
+  AdamW(std::vector<Tensor> params, double lr) : AdamW(std::move(params), AdamWOptions{.lr = lr}) {}
+  std::string name() const override { return "AdamW"; }
+  /// As given: options().lr is the initial learning rate, lr() the current one.
+  const AdamWOptions& options() const { return options_; }
+
+ private:
+  AdamWOptions options_;
 };
 
 /// Scales all gradients together so that their global L2 norm

@@ -318,6 +318,136 @@ BOOST_AUTO_TEST_CASE(adam_rejects_non_finite_lr_betas_and_eps) {
   BOOST_TEST(opt.lr() == 0.1);
 }
 
+// ---- AdamW ------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(adamw_two_steps_match_hand_computed_values) {
+  // w = 1, lr 0.1, wd 0.5: each step first w *= 1 - 0.05, then Adam's step on the raw g.
+  Tensor w = param({1.0}, {1});
+  optim::AdamW opt({w}, {.lr = 0.1, .weight_decay = 0.5});
+  w.set_grad(tensor({2.0}, {1}, float64));
+  opt.step();
+  // 0.95 - 0.1 * 2 / (sqrt(4) + 1e-8): m_hat = 2, v_hat = 4.
+  check_close(w.to_vector(), {0.8500000004999999}, 1e-15, "step 1");
+  w.set_grad(tensor({-1.0}, {1}, float64));
+  opt.step();
+  // 0.95 w - 0.1 (0.08 / 0.19) / (sqrt(0.004996 / 0.001999) + 1e-8).
+  check_close(w.to_vector(), {0.7808662966774315}, 1e-15, "step 2");
+  const NamedTensors state = opt.state();
+  check_close(state[2].second.to_vector(), {0.08}, 1e-16, "exp_avg");
+  check_close(state[3].second.to_vector(), {0.004996}, 1e-17, "exp_avg_sq");
+}
+
+BOOST_AUTO_TEST_CASE(adamw_first_steps_match_formula_with_decoupled_decay) {
+  auto ps = two_params();
+  optim::AdamW opt(ps, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.3});
+  std::vector<Vec> m = {Vec(6, 0.0), Vec(2, 0.0)}, v = m;
+  compare_with_hand(opt, ps, [&](auto& w, const auto& g, int t) {
+    for (std::size_t k = 0; k < w.size(); ++k)
+      for (std::size_t i = 0; i < w[k].size(); ++i) {
+        w[k][i] *= 1 - 0.01 * 0.3;  // decoupled: the decay never enters m and v
+        const double gi = g[k][i];
+        m[k][i] = 0.8 * m[k][i] + 0.2 * gi;
+        v[k][i] = 0.99 * v[k][i] + 0.01 * gi * gi;
+        const double m_hat = m[k][i] / (1 - std::pow(0.8, t));
+        const double v_hat = v[k][i] / (1 - std::pow(0.99, t));
+        w[k][i] -= 0.01 * m_hat / (std::sqrt(v_hat) + 1e-6);
+      }
+  });
+}
+
+BOOST_AUTO_TEST_CASE(adamw_with_zero_weight_decay_is_adam) {
+  auto a = two_params(), b = two_params();
+  optim::Adam adam(a, {.lr = 0.02});
+  optim::AdamW adamw(b, {.lr = 0.02, .weight_decay = 0.0});
+  for (int t = 1; t <= 3; ++t) {
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      Vec g;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(a[k].numel()); ++i)
+        g.push_back(grad_rule(a[k].to_vector()[i], i, t));
+      a[k].set_grad(tensor(g, a[k].shape(), float64));
+      b[k].set_grad(tensor(g, b[k].shape(), float64));
+    }
+    adam.step();
+    adamw.step();
+    for (std::size_t k = 0; k < a.size(); ++k)
+      BOOST_TEST(a[k].to_vector() == b[k].to_vector(), boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(adamw_decay_with_a_zero_gradient_shrinks_by_1_minus_lr_wd) {
+  // g = 0: Adam's step is 0 / (0 + eps) = 0, so only the decay moves w, by exactly
+  // 1 - lr wd a step. Adam's coupled decay instead feeds wd w into m and v, and moves
+  // w by about lr: the two are not the same optimizer.
+  Tensor w = param({2.0, -4.0}, {2});
+  optim::AdamW opt({w}, {.lr = 0.1, .weight_decay = 0.2});
+  for (int t = 0; t < 3; ++t) {
+    w.set_grad(zeros({2}, float64));
+    opt.step();
+  }
+  check_close(w.to_vector(), {2.0 * std::pow(0.98, 3), -4.0 * std::pow(0.98, 3)}, 1e-15, "AdamW");
+  Tensor c = param({2.0, -4.0}, {2});
+  optim::Adam coupled({c}, {.lr = 0.1, .weight_decay = 0.2});
+  c.set_grad(zeros({2}, float64));
+  coupled.step();
+  check_close(c.to_vector(), {1.9, -3.9}, 1e-6, "Adam");
+}
+
+BOOST_AUTO_TEST_CASE(adamw_state_names_defaults_and_float32) {
+  std::vector<Tensor> ps = two_params();
+  optim::AdamW opt(ps, 0.01);
+  BOOST_TEST(opt.name() == "AdamW");
+  BOOST_TEST(opt.options().weight_decay == 1e-2);  // PyTorch's default
+  BOOST_TEST(optim::AdamWOptions{}.lr == 1e-3);
+  BOOST_TEST(opt.lr() == 0.01);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : opt.state()) names.push_back(name);
+  BOOST_TEST(names == std::vector<std::string>(
+                          {"lr", "step", "exp_avg.0", "exp_avg.1", "exp_avg_sq.0", "exp_avg_sq.1"}),
+             boost::test_tools::per_element());
+  // A saved state loads into a new AdamW, step count included.
+  for (auto& p : ps) p.set_grad(ones_like(p));
+  opt.step();
+  opt.step();
+  std::vector<Tensor> qs = two_params();
+  optim::AdamW other(qs, 0.01);
+  other.load_state(opt.state());
+  BOOST_TEST(other.step_count() == 2);
+  BOOST_TEST(other.state()[2].second.to_vector() == opt.state()[2].second.to_vector(),
+             boost::test_tools::per_element());
+  // float32: in place, 1 - lr wd applied in float32.
+  Tensor w = param({1, 2}, {2}, float32);
+  optim::AdamW f32({w}, {.lr = 0.1, .weight_decay = 0.5});
+  w.set_grad(ones({2}, float32));
+  f32.step();
+  check_close(w.to_vector(), {0.95 - 0.1, 1.9 - 0.1}, 1e-6, "float32 w");
+}
+
+BOOST_AUTO_TEST_CASE(adamw_rejects_bad_options_naming_itself) {
+  Tensor w = param({1, 2}, {2});
+  check_rejects([&] { optim::AdamW({w}, kNan); }, "AdamW", "nan");
+  check_rejects([&] { optim::AdamW({w}, -1.0); }, "AdamW", "-1");
+  check_rejects([&] { optim::AdamW({w}, {.beta1 = 1.0}); }, "AdamW", "1");
+  check_rejects([&] { optim::AdamW({w}, {.beta2 = kNan}); }, "AdamW", "nan");
+  check_rejects([&] { optim::AdamW({w}, {.eps = kInf}); }, "AdamW", "inf");
+  check_rejects([&] { optim::AdamW({w}, {.weight_decay = -0.1}); }, "AdamW", "-0.1");
+  try {
+    optim::AdamW({w}, {.beta1 = 1.0});
+    BOOST_ERROR("no ValueError for beta1 = 1");
+  } catch (const ValueError& e) {
+    BOOST_TEST(std::string(e.what()) == "AdamW: beta1 must be in [0, 1), got 1");
+  }
+  try {
+    optim::AdamW({w}, {.weight_decay = kInf});
+    BOOST_ERROR("no ValueError for weight_decay = inf");
+  } catch (const ValueError& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "AdamW: weight_decay must be a finite number >= 0, got inf");
+  }
+  optim::AdamW opt({w}, 0.1);
+  check_rejects([&] { opt.set_lr(kNan); }, "AdamW::set_lr", "nan");
+  BOOST_TEST(opt.lr() == 0.1);
+}
+
 BOOST_AUTO_TEST_CASE(a_schedule_giving_nan_is_rejected_by_set_lr) {
   Tensor w = param({1}, {1});
   optim::SGD opt({w}, 0.1);
