@@ -188,6 +188,440 @@ BOOST_AUTO_TEST_CASE(decision_boundary_takes_class_scores_and_several_classes) {
                     ShapeError);
 }
 
+// ---- several decision boundaries side by side ----------------------------------
+
+namespace {
+
+/// Runs f, which must throw E with exactly `message`.
+template <class E, class F>
+void expect_error(F f, const std::string& message) {
+  try {
+    f();
+    BOOST_ERROR("nothing thrown, expected: " << message);
+  } catch (const E& e) {
+    BOOST_TEST(std::string(e.what()) == message);
+  }
+}
+
+/// A model that gives every grid point `cls`, and remembers the grid it was shown.
+plot::Predict constant(double cls, std::vector<double>* seen = nullptr) {
+  return [cls, seen](const Tensor& points) {
+    if (seen) *seen = points.to_vector();
+    return full({1, points.size(1)}, cls);
+  };
+}
+
+/// The parts of an SVG between its <g class="panel"> elements: [0] before the first.
+std::vector<std::string> panels_of(const std::string& svg) {
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  for (auto at = svg.find("<g class=\"panel\""); at != std::string::npos;
+       at = svg.find("<g class=\"panel\"", at + 1)) {
+    parts.push_back(svg.substr(from, at - from));
+    from = at;
+  }
+  parts.push_back(svg.substr(from));
+  return parts;
+}
+
+// Region fills: tab10's blue and orange mixed 60% with white.
+const std::string kBlueRegion = "fill=\"#a5c9e1\"";
+const std::string kOrangeRegion = "fill=\"#ffcc9f\"";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(decision_boundaries_draws_a_panel_per_setting_on_one_grid) {
+  TempDir dir;
+  const fs::path file = dir.path / "compare.svg";
+  const Tensor X = tensor({-2, -1, 1, 2, 0, 1, 0, -1}, {2, 4});
+  const Tensor Y = tensor({0, 0, 1, 1}, {1, 4});
+  std::vector<double> grid_a, grid_b, grid_c;
+  plot::Options options;
+  options.title = "regularization";
+  options.width = 300;
+  options.height = 200;
+  options.class_names = {"red dots", "blue dots"};
+  plot::decision_boundaries(file,
+                            {{"lambd = 0", constant(0, &grid_a)},
+                             {"lambd = 0.7", constant(1, &grid_b)},
+                             {"keep_prob = 0.86", constant(0, &grid_c)}},
+                            X, Y, options, 2, 30);
+  BOOST_TEST(alone_in_folder(file));
+  const std::string svg = read_text(file);
+  // Two columns of 300 x 200 panels, two rows, under a 36-pixel title band.
+  BOOST_TEST(
+      svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" "
+                      "height=\"436\""));
+  BOOST_TEST(count(svg, "<g class=\"panel\"") == 3u);
+  BOOST_TEST(contains(svg, "<g class=\"panel\" transform=\"translate(0 36)\">"));
+  BOOST_TEST(contains(svg, "<g class=\"panel\" transform=\"translate(300 36)\">"));
+  BOOST_TEST(contains(svg, "<g class=\"panel\" transform=\"translate(0 236)\">"));
+  BOOST_TEST(count(svg, "class=\"suptitle\"") == 1u);
+  BOOST_TEST(contains(svg, ">regularization</text>"));
+  for (const char* title : {">lambd = 0</text>", ">lambd = 0.7</text>", ">keep_prob = 0.86</text>"})
+    BOOST_TEST(contains(svg, title));
+  // One legend, in the first panel; the same grid asked of every model.
+  BOOST_TEST(count(svg, "class=\"legend\"") == 1u);
+  BOOST_TEST(contains(svg, ">blue dots</text>"));
+  BOOST_TEST(!grid_a.empty());
+  BOOST_TEST(grid_a == grid_b);
+  BOOST_TEST(grid_a == grid_c);
+  // Each panel coloured by its own model.
+  const std::vector<std::string> parts = panels_of(svg);
+  BOOST_REQUIRE(parts.size() == 4u);
+  BOOST_TEST(!contains(parts[0], "<circle"));
+  BOOST_TEST(contains(parts[1], kBlueRegion));
+  BOOST_TEST(!contains(parts[1], kOrangeRegion));
+  BOOST_TEST(contains(parts[2], kOrangeRegion));
+  BOOST_TEST(!contains(parts[2], kBlueRegion));
+  BOOST_TEST(contains(parts[3], kBlueRegion));
+  for (std::size_t i = 1; i < 4; ++i) BOOST_TEST(count(parts[i], "<circle") >= 4u);
+}
+
+BOOST_AUTO_TEST_CASE(decision_boundaries_puts_every_panel_in_one_row_by_default) {
+  TempDir dir;
+  const fs::path file = dir.path / "row.svg";
+  const Tensor X = tensor({0, 1, 0, 1}, {2, 2});
+  const Tensor Y = tensor({0, 1}, {1, 2});
+  plot::Options options;
+  options.width = 250;
+  options.height = 180;
+  plot::decision_boundaries(file, {{"a", constant(0)}, {"b", constant(1)}}, X, Y, options);
+  std::string svg = read_text(file);
+  BOOST_TEST(
+      svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"500\" "
+                      "height=\"180\""));  // no title: no band
+  BOOST_TEST(contains(svg, "translate(250 0)"));
+  BOOST_TEST(!contains(svg, "suptitle"));
+  // More columns than panels: still one row of two.
+  plot::decision_boundaries(file, {{"a", constant(0)}, {"b", constant(1)}}, X, Y, options, 5);
+  svg = read_text(file);
+  BOOST_TEST(contains(svg, "width=\"500\" height=\"180\""));
+}
+
+BOOST_AUTO_TEST_CASE(decision_boundary_is_one_panel_of_the_same_drawing) {
+  TempDir dir;
+  const Tensor X = tensor({-1, 1, 0, 1}, {2, 2});
+  const Tensor Y = tensor({0, 1}, {1, 2});
+  plot::Options options;
+  options.title = "t";
+  plot::decision_boundary(dir.path / "one.svg", constant(1), X, Y, options, 20);
+  plot::Options figure = options;
+  figure.title = "";
+  plot::decision_boundaries(dir.path / "many.svg", {{"t", constant(1)}}, X, Y, figure, 0, 20);
+  const std::string one = read_text(dir.path / "one.svg");
+  const std::vector<std::string> parts = panels_of(read_text(dir.path / "many.svg"));
+  BOOST_REQUIRE(parts.size() == 2u);
+  // The panel's body is the single plot's, byte for byte.
+  const std::string body = parts[1].substr(parts[1].find('\n') + 1);
+  const std::string one_body = one.substr(one.find("<g class=\"regions\""));
+  BOOST_TEST(body.substr(0, body.rfind("</g>\n</svg>")) ==
+             one_body.substr(0, one_body.rfind("</svg>")));
+}
+
+BOOST_AUTO_TEST_CASE(decision_boundaries_rejects_bad_panels_naming_them) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  const Tensor X = tensor({0, 1, 0, 1}, {2, 2});
+  const Tensor Y = tensor({0, 1}, {1, 2});
+  expect_error<ValueError>([&] { plot::decision_boundaries(file, {}, X, Y); },
+                           "decision_boundaries: no panels to draw");
+  expect_error<ValueError>(
+      [&] {
+        plot::decision_boundaries(file, {{"a", constant(0)}}, X, Y, {}, -1);
+      },
+      "decision_boundaries: columns must be >= 0, got -1");
+  expect_error<ValueError>(
+      [&] {
+        plot::decision_boundaries(file, {{"a", constant(0)}, {"b", nullptr}}, X, Y);
+      },
+      "decision_boundaries: panel 1 ('b') has no predict function");
+  expect_error<ShapeError>(
+      [&] {
+        plot::decision_boundaries(file, {{"a", constant(0)}}, tensor({1, 2, 3}, {3, 1}), Y);
+      },
+      "decision_boundaries: X must be (2, m), got [3, 1]");
+  // 10 cells across a 300 x 200 panel's 204 x 96 plot area: 5 rows, 50 cells.
+  auto three = [](const Tensor&) { return tensor({0, 1, 0}); };
+  plot::Options small;
+  small.width = 300;
+  small.height = 200;
+  expect_error<ShapeError>(
+      [&] {
+        plot::decision_boundaries(file, {{"a", constant(0)}, {"b", three}}, X, Y, small, 0, 10);
+      },
+      "decision_boundaries: prediction of panel 1 ('b') has shape [3], expected 50 class indices "
+      "or (classes, 50)");
+  BOOST_TEST(!fs::exists(file));
+}
+
+// ---- scatter plots -------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(scatter_plot_draws_named_sets_with_hover_labels_and_skips_nan) {
+  TempDir dir;
+  const fs::path file = dir.path / "search.svg";
+  plot::scatter_plot(file,
+                     {{"train", {1, 2, 3}, {0.5, NAN, 0.7}, {"run <1>", "run 2", "run 3"}},
+                      {"dev", {1, 2}, {0.4, 0.6}}},
+                     {.title = "random search", .x_label = "units", .y_label = "accuracy"});
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "<g class=\"scatter\"") == 2u);
+  BOOST_TEST(count(svg, "<circle") == 2u + 2u + 2u);  // the finite points, a legend dot per set
+  BOOST_TEST(count(svg, "<title>") == 2u);
+  BOOST_TEST(contains(svg, "<title>run &lt;1&gt;</title>"));
+  BOOST_TEST(!contains(svg, "run 2"));  // its point has no y
+  BOOST_TEST(contains(svg, "<g class=\"scatter\" fill=\"#1f77b4\""));
+  BOOST_TEST(contains(svg, "<g class=\"scatter\" fill=\"#ff7f0e\""));
+  BOOST_TEST(contains(svg, ">train</text>"));
+  BOOST_TEST(contains(svg, ">dev</text>"));
+  BOOST_TEST(contains(svg, ">random search</text>"));
+  BOOST_TEST(contains(svg, ">accuracy</text>"));
+  BOOST_TEST(!contains(svg, "nan"));
+  BOOST_TEST(!contains(svg, "minor-grid"));
+}
+
+BOOST_AUTO_TEST_CASE(scatter_plot_log_x_has_a_tick_at_every_decade) {
+  TempDir dir;
+  const fs::path file = dir.path / "lr.svg";
+  plot::scatter_plot(file, {{"", {1e-4, 1e-3, 0.05, 1, -1, 0}, {1, 2, 3, 4, 5, 6}}}, {}, true);
+  std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "<circle") == 4u);  // x <= 0 has no place on a log axis
+  for (const char* tick :
+       {">0.0001</text>", ">0.001</text>", ">0.01</text>", ">0.1</text>", ">1</text>"})
+    BOOST_TEST(contains(svg, tick));
+  BOOST_TEST(!contains(svg, ">10</text>"));
+  BOOST_TEST(contains(svg, "class=\"minor-grid\""));
+  BOOST_TEST(!contains(svg, "legend"));
+  // Within one decade: widened to the decades around it, so two ticks to read by.
+  plot::scatter_plot(file, {{"", {0.2, 0.5}, {1, 2}}}, {}, true);
+  svg = read_text(file);
+  BOOST_TEST(contains(svg, ">0.1</text>"));
+  BOOST_TEST(contains(svg, ">1</text>"));
+  // Twenty decades: every fifth labelled, far ones as powers.
+  plot::scatter_plot(file, {{"", {1e-10, 1e10}, {1, 2}}}, {}, true);
+  svg = read_text(file);
+  for (const char* tick :
+       {">1e-10</text>", ">1e-5</text>", ">1</text>", ">1e5</text>", ">1e10</text>"})
+    BOOST_TEST(contains(svg, tick));
+  BOOST_TEST(!contains(svg, ">1e-9</text>"));
+}
+
+BOOST_AUTO_TEST_CASE(scatter_plot_rejects_sets_of_unequal_lengths) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  expect_error<ShapeError>(
+      [&] {
+        plot::scatter_plot(file, {{"a", {1, 2, 3}, {1, 2}}});
+      },
+      "scatter_plot: set 'a' has 3 x values and 2 y values");
+  expect_error<ShapeError>(
+      [&] {
+        plot::scatter_plot(file, {{"b", {1, 2}, {1, 2}, {"one"}}});
+      },
+      "scatter_plot: set 'b' has 1 labels for 2 points");
+  expect_error<ValueError>(
+      [&] {
+        plot::scatter_plot(file, {{"c", {1}, {1}}}, {.width = 100});
+      },
+      "scatter_plot: size 100x480 is too small (at least 200x150)");
+  BOOST_TEST(!fs::exists(file));
+}
+
+// ---- confusion matrices --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(confusion_matrix_writes_counts_names_and_row_accuracies) {
+  TempDir dir;
+  const fs::path file = dir.path / "confusion.svg";
+  // Rows are true classes: 8 of 10 cats right, 9 of 10 dogs, 3 of 4 birds.
+  plot::confusion_matrix(file, {{8, 2, 0}, {1, 9, 0}, {0, 1, 3}}, {"cat", "dog", "bird & co"},
+                         {.title = "test set"});
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "class=\"cell\"") == 9u);
+  BOOST_TEST(count(svg, "class=\"count\"") == 9u);
+  BOOST_TEST(count(svg, "class=\"row-name\"") == 3u);
+  BOOST_TEST(count(svg, "class=\"column-name\"") == 3u);
+  BOOST_TEST(count(svg, ">cat</text>") == 2u);  // a row and a column
+  BOOST_TEST(count(svg, ">bird &amp; co</text>") == 2u);
+  BOOST_TEST(contains(svg, "<title>true cat, predicted dog: 2</title>"));
+  BOOST_TEST(contains(svg, "<title>true bird &amp; co, predicted dog: 1</title>"));
+  BOOST_TEST(contains(svg, ">9</text>"));
+  BOOST_TEST(count(svg, "class=\"row-accuracy\"") == 3u);
+  for (const char* accuracy : {">80.0%</text>", ">90.0%</text>", ">75.0%</text>"})
+    BOOST_TEST(contains(svg, accuracy));
+  BOOST_TEST(contains(svg, ">all 83.3%</text>"));  // 20 of 24
+  BOOST_TEST(contains(svg, ">test set</text>"));
+  BOOST_TEST(contains(svg, ">predicted class</text>"));
+  BOOST_TEST(contains(svg, ">true class</text>"));
+  // The shade is the share of the row: a whole row in one cell is full blue, none white.
+  plot::confusion_matrix(file, {{5, 0}, {0, 0}}, {});
+  const std::string pure = read_text(file);
+  BOOST_TEST(count(pure, "fill=\"#1f77b4\"") == 1u);
+  BOOST_TEST(count(pure, "fill=\"#ffffff\"") == 3u);
+  BOOST_TEST(contains(pure, ">100.0%</text>"));
+  BOOST_TEST(contains(pure, ">\u2014</text>"));  // a class with no examples has no accuracy
+  BOOST_TEST(contains(pure, "class=\"row-name\" x="));
+  BOOST_TEST(contains(pure, "text-anchor=\"end\">1</text>"));  // default names: the indices
+}
+
+BOOST_AUTO_TEST_CASE(confusion_matrix_slants_long_column_names) {
+  TempDir dir;
+  const fs::path file = dir.path / "fashion.svg";
+  std::vector<std::vector<std::int64_t>> counts(10, std::vector<std::int64_t>(10, 1));
+  const std::vector<std::string> names = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                          "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                          "Bag",         "Ankle boot"};
+  plot::confusion_matrix(file, counts, names);
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "class=\"cell\"") == 100u);
+  BOOST_TEST(count(svg, "rotate(-40") == 10u);
+  BOOST_TEST(contains(svg, ">Ankle boot</text>"));
+  plot::confusion_matrix(file, {{1, 0}, {0, 1}}, {"a", "b"});
+  BOOST_TEST(!contains(read_text(file), "rotate(-40"));
+}
+
+BOOST_AUTO_TEST_CASE(confusion_matrix_rejects_a_matrix_that_is_not_square) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  expect_error<ShapeError>(
+      [&] {
+        plot::confusion_matrix(file, {{1, 2, 3}, {4, 5}, {6, 7, 8}}, {});
+      },
+      "confusion_matrix: counts must be square, row 1 has 2 values for 3 rows");
+  expect_error<ShapeError>(
+      [&] {
+        plot::confusion_matrix(file, {{1, 2, 3}, {4, 5, 6}, {6, 7, 8}}, {"a", "b"});
+      },
+      "confusion_matrix: 2 class names for a 3x3 matrix");
+  expect_error<ValueError>(
+      [&] {
+        plot::confusion_matrix(file, {{1, -1}, {0, 1}}, {});
+      },
+      "confusion_matrix: count [0][1] is negative, got -1");
+  expect_error<ValueError>([&] { plot::confusion_matrix(file, {}, {}); },
+                           "confusion_matrix: no classes (an empty matrix)");
+  BOOST_TEST(!fs::exists(file));
+}
+
+// ---- image grids ---------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(image_grid_draws_each_image_with_its_caption) {
+  TempDir dir;
+  const fs::path file = dir.path / "images.svg";
+  // Five 4 x 3 images: image i has pixel 0 at i / 4 and the rest 0.
+  std::vector<double> pixels(5 * 12, 0.0);
+  for (int i = 0; i < 5; ++i) pixels[static_cast<std::size_t>(i * 12)] = i / 4.0;
+  const Tensor images = tensor(pixels, {5, 4, 3});
+  plot::image_grid(file, images, {"a", "b", "c", "d", "e & f"}, 2, 0, {.title = "samples"});
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "<g class=\"image\"") == 5u);
+  BOOST_TEST(count(svg, "class=\"caption\"") == 5u);
+  BOOST_TEST(contains(svg, ">e &amp; f</text>"));
+  BOOST_TEST(contains(svg, ">samples</text>"));
+  // Black background, pixel 0 grey: 1 / 4 -> 64, 1 / 2 -> 128, 1 -> 255.
+  BOOST_TEST(count(svg, "fill=\"#000000\"") == 5u);
+  BOOST_TEST(contains(svg, "<path fill=\"#404040\" d=\"M0 0h1v1h-1z\"/>"));
+  BOOST_TEST(contains(svg, "<path fill=\"#808080\" d=\"M0 0h1v1h-1z\"/>"));
+  BOOST_TEST(contains(svg, "<path fill=\"#ffffff\" d=\"M0 0h1v1h-1z\"/>"));
+  BOOST_TEST(count(svg, "<path") == 4u);  // image 0 is all background
+  // Two columns: the third image starts a new row, under the first.
+  std::vector<std::string> places;  // "x y" of each image
+  const std::string group = "<g class=\"image\" transform=\"translate(";
+  for (auto at = svg.find(group); at != std::string::npos; at = svg.find(group, at + 1)) {
+    const auto from = at + group.size();
+    places.push_back(svg.substr(from, svg.find(')', from) - from));
+  }
+  BOOST_REQUIRE(places.size() == 5u);
+  auto x_of = [](const std::string& p) { return p.substr(0, p.find(' ')); };
+  auto y_of = [](const std::string& p) { return p.substr(p.find(' ') + 1); };
+  BOOST_TEST(x_of(places[0]) == x_of(places[2]));
+  BOOST_TEST(x_of(places[1]) == x_of(places[3]));
+  BOOST_TEST(x_of(places[0]) != x_of(places[1]));
+  BOOST_TEST(y_of(places[0]) == y_of(places[1]));
+  BOOST_TEST(y_of(places[0]) != y_of(places[2]));
+  BOOST_TEST(y_of(places[2]) != y_of(places[4]));
+  // The same pictures from (k, h * w) with the height, from (k, 1, h, w), or as bytes.
+  const fs::path flat = dir.path / "flat.svg", nchw = dir.path / "nchw.svg",
+                 bytes = dir.path / "bytes.svg";
+  const std::vector<std::string> captions = {"a", "b", "c", "d", "e & f"};
+  const plot::Options options{.title = "samples"};
+  plot::image_grid(flat, images.reshape({5, 12}), captions, 2, 4, options);
+  plot::image_grid(nchw, images.reshape({5, 1, 4, 3}), captions, 2, 0, options);
+  std::vector<double> raw = pixels;
+  for (double& p : raw) p *= 255;
+  plot::image_grid(bytes, tensor(raw, {5, 4, 3}), captions, 2, 0, options);
+  BOOST_TEST(read_text(flat) == svg);
+  BOOST_TEST(read_text(nchw) == svg);
+  BOOST_TEST(read_text(bytes) == svg);
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_merges_equal_pixels_of_a_row_into_one_run) {
+  TempDir dir;
+  const fs::path file = dir.path / "runs.svg";
+  // Rows 0 0 1 1 / 1 1 1 1: white background, one black run of two.
+  plot::image_grid(file, tensor({0, 0, 1, 1, 1, 1, 1, 1}, {1, 2, 4}), {});
+  const std::string svg = read_text(file);
+  BOOST_TEST(contains(svg, "<rect width=\"4\" height=\"2\" fill=\"#ffffff\"/>"));
+  BOOST_TEST(contains(svg, "<path fill=\"#000000\" d=\"M0 0h2v1h-2z\"/>"));
+  BOOST_TEST(count(svg, "<path") == 1u);
+  BOOST_TEST(!contains(svg, "caption"));
+  // A 28 x 28 image with a square square of 100 grey levels stays small.
+  std::vector<double> picture(28 * 28 * 16);
+  for (std::size_t p = 0; p < picture.size(); ++p) picture[p] = static_cast<double>(p % 100) / 99;
+  plot::image_grid(file, tensor(picture, {16, 784}), {}, 8);
+  BOOST_TEST(fs::file_size(file) < 400000u);
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_shortens_long_captions_and_keeps_them_on_hover) {
+  TempDir dir;
+  const fs::path file = dir.path / "captions.svg";
+  const std::string caption = "predicted Ankle boot, true Sneaker";
+  plot::image_grid(file, zeros({2, 3, 3}), {caption, "ok"}, 8, 0, {.width = 300});
+  const std::string svg = read_text(file);
+  BOOST_TEST(contains(svg, "<title>" + caption + "</title>"));
+  BOOST_TEST(contains(svg, "\u2026"));
+  BOOST_TEST(!contains(svg, "font-size=\"11\">" + caption));
+  BOOST_TEST(contains(svg, ">ok</text>"));
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_rejects_shapes_captions_and_values_it_cannot_draw) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  const Tensor images = zeros({5, 4, 3});
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, images, {"a", "b", "c"});
+      },
+      "image_grid: 3 captions for 5 images [5, 4, 3]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({5, 12}), {}, 8, 5);
+      },
+      "image_grid: images [5, 12] with height 5: 12 pixels are not whole rows");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({5, 12}), {});
+      },
+      "image_grid: images [5, 12] of 12 pixels are not square: give their height");
+  expect_error<ShapeError>([&] { plot::image_grid(file, images, {}, 8, 3); },
+                           "image_grid: height 3 differs from the images' 4: [5, 4, 3]");
+  expect_error<ShapeError>(
+      [&] { plot::image_grid(file, zeros({4}), {}); },
+      "image_grid: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got [4]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({2, 3, 4, 4}), {});
+      },
+      "image_grid: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got [2, 3, 4, 4]");
+  expect_error<ValueError>([&] { plot::image_grid(file, images, {}, 0); },
+                           "image_grid: columns must be >= 1, got 0");
+  expect_error<ValueError>(
+      [&] {
+        plot::image_grid(file, tensor({0, 0, 0, 0, NAN, 0, 0, 0}, {2, 2, 2}), {});
+      },
+      "image_grid: image 1 has a non-finite value nan");
+  BOOST_TEST(!fs::exists(file));
+}
+
 // ---- progress ------------------------------------------------------------------
 
 namespace {

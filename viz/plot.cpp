@@ -88,11 +88,34 @@ double nice_step(double span, int target = 6) {
   return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * power;
 }
 
-std::vector<double> ticks(Range r) {
+/// A labelled tick: where it is on its axis and what it says.
+struct Tick {
+  double at;
+  std::string label;
+};
+
+std::vector<Tick> linear_ticks(Range r) {
   const double step = nice_step(r.hi - r.lo);
-  std::vector<double> out;
-  for (double k = std::ceil(r.lo / step - 1e-9); k * step <= r.hi + step * 1e-9; ++k)
-    out.push_back(std::abs(k) < 1e-9 ? 0.0 : k * step);  // an exact 0, never -1e-17
+  std::vector<Tick> out;
+  for (double k = std::ceil(r.lo / step - 1e-9); k * step <= r.hi + step * 1e-9; ++k) {
+    const double t = std::abs(k) < 1e-9 ? 0.0 : k * step;  // an exact 0, never -1e-17
+    out.push_back({t, fmt::format("{:g}", t)});
+  }
+  return out;
+}
+
+/// The ticks of a log10 axis, whose range r is in decades: one at each power of ten
+/// (every second or fifth one over a wide range), labelled 0.001 ... 1000, else 1e-5.
+std::vector<Tick> decade_ticks(Range r) {
+  const double span = r.hi - r.lo;
+  const int every = span <= 8 ? 1 : span <= 16 ? 2 : 5;
+  std::vector<Tick> out;
+  for (auto k = static_cast<int>(std::ceil(r.lo - 1e-9)); k <= r.hi + 1e-9; ++k) {
+    if (k % every != 0) continue;
+    out.push_back({static_cast<double>(k), k >= -4 && k <= 4
+                                               ? fmt::format("{:g}", std::pow(10.0, k))
+                                               : fmt::format("1e{}", k)});
+  }
   return out;
 }
 
@@ -101,6 +124,7 @@ struct Frame {
   Options options;
   Range x, y;
   double left = 72, right = 24, top = 44, bottom = 60;
+  bool log_x = false;  // x is log10 of the data: ticks at the decades
   double width() const { return options.width - left - right; }
   double height() const { return options.height - top - bottom; }
   double px(double v) const { return left + (v - x.lo) / (x.hi - x.lo) * width(); }
@@ -114,34 +138,65 @@ void put(Buffer& out, fmt::format_string<Args...> format, Args&&... args) {
   fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
 }
 
-void open_svg(Buffer& out, const Options& o) {
+/// The smallest plot (or panel) a reader can read: axes, ticks and titles need room.
+void check_size(const Options& o, std::string_view fn) {
   if (o.width < 200 || o.height < 150)
     throw ValueError(
-        fmt::format("plot: size {}x{} is too small (at least 200x150)", o.width, o.height));
+        fmt::format("{}: size {}x{} is too small (at least 200x150)", fn, o.width, o.height));
+}
+
+/// The <svg> element of a figure of width x height pixels, on a white background.
+void start_svg(Buffer& out, double width, double height) {
   put(out,
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0:g}\" height=\"{1:g}\" "
+      "viewBox=\"0 0 {0:g} {1:g}\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      o.width, o.height);
+      width, height);
+}
+
+void open_svg(Buffer& out, const Options& o, std::string_view fn = "plot") {
+  check_size(o, fn);
+  start_svg(out, o.width, o.height);
+}
+
+/// A figure's title, centred above everything at the top of a figure `width` wide.
+void draw_figure_title(Buffer& out, double width, const std::string& title) {
+  put(out,
+      "<text class=\"suptitle\" x=\"{:.1f}\" y=\"24\" text-anchor=\"middle\" "
+      "font-size=\"17\" font-weight=\"bold\">{}</text>\n",
+      width / 2, escape(title));
 }
 
 /// Grid lines, ticks with labels, the axes box and the three titles.
 void draw_axes(Buffer& out, const Frame& f) {
   const double x0 = f.left, x1 = f.left + f.width(), y0 = f.top, y1 = f.top + f.height();
+  const std::vector<Tick> x_ticks = f.log_x ? decade_ticks(f.x) : linear_ticks(f.x);
+  const std::vector<Tick> y_ticks = linear_ticks(f.y);
+  if (f.log_x && f.x.hi - f.x.lo <= 8) {  // fainter lines at 2, 3, ... 9 times each decade
+    put(out, "<g class=\"minor-grid\" stroke=\"#f2f2f2\" stroke-width=\"1\">\n");
+    for (double k = std::floor(f.x.lo); k < f.x.hi; ++k)
+      for (int j = 2; j <= 9; ++j) {
+        const double t = k + std::log10(j);
+        if (t > f.x.lo && t < f.x.hi)
+          put(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>\n", f.px(t),
+              y0, y1);
+      }
+    put(out, "</g>\n");
+  }
   put(out, "<g class=\"grid\" stroke=\"#e5e5e5\" stroke-width=\"1\">\n");
-  for (double t : ticks(f.x))
-    put(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>\n", f.px(t), y0,
-        y1);
-  for (double t : ticks(f.y))
-    put(out, "<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" y2=\"{0:.1f}\"/>\n", f.py(t), x0,
-        x1);
+  for (const Tick& t : x_ticks)
+    put(out, "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>\n", f.px(t.at),
+        y0, y1);
+  for (const Tick& t : y_ticks)
+    put(out, "<line x1=\"{1:.1f}\" y1=\"{0:.1f}\" x2=\"{2:.1f}\" y2=\"{0:.1f}\"/>\n", f.py(t.at),
+        x0, x1);
   put(out, "</g>\n<g class=\"ticks\" fill=\"#333\">\n");
-  for (double t : ticks(f.x))
-    put(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:g}</text>\n", f.px(t),
-        y1 + 16, t);
-  for (double t : ticks(f.y))
-    put(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n", x0 - 6,
-        f.py(t) + 4, t);
+  for (const Tick& t : x_ticks)
+    put(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", f.px(t.at),
+        y1 + 16, t.label);
+  for (const Tick& t : y_ticks)
+    put(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 6,
+        f.py(t.at) + 4, t.label);
   put(out, "</g>\n");
   put(out,
       "<rect class=\"axes\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
@@ -264,14 +319,16 @@ void line_plot_impl(const fs::path& file, const std::vector<Series>& series, con
 }
 
 /// Class index of each of `m` columns: from (1, m) or (m) indices, or (k, m) scores (argmax).
-std::vector<int> class_indices(const Tensor& t, std::int64_t m, std::string_view what) {
+std::vector<int> class_indices(const Tensor& t, std::int64_t m, std::string_view what,
+                               std::string_view fn) {
   std::vector<int> out(static_cast<std::size_t>(m));
+  if (!t.defined()) throw ValueError(fmt::format("{}: {} is an undefined tensor", fn, what));
   const std::vector<double> v = t.to_vector();
   if (t.numel() == m) {
     for (std::int64_t i = 0; i < m; ++i) {
       const double c = v[static_cast<std::size_t>(i)];
       if (!(c >= 0) || c > 1e6)
-        throw ValueError(fmt::format("decision_boundary: {} {} is not a class index", what, c));
+        throw ValueError(fmt::format("{}: {} {} is not a class index", fn, what, c));
       out[static_cast<std::size_t>(i)] = static_cast<int>(std::lround(c));
     }
   } else if (t.dim() == 2 && t.size(1) == m) {
@@ -284,10 +341,125 @@ std::vector<int> class_indices(const Tensor& t, std::int64_t m, std::string_view
       out[static_cast<std::size_t>(i)] = static_cast<int>(best);
     }
   } else {
-    throw ShapeError(fmt::format("decision_boundary: {} has shape {}, expected {} classes", what,
-                                 shape_str(t.shape()), m));
+    throw ShapeError(fmt::format("{}: {} has shape {}, expected {} class indices or (classes, {})",
+                                 fn, what, shape_str(t.shape()), m, m));
   }
   return out;
+}
+
+/// What every panel of a decision-boundary figure shares: the points and their classes,
+/// the plot area around them, and the grid of cells each model classifies.
+struct BoundaryScene {
+  std::int64_t m = 0;
+  std::vector<double> xv;  // row 0: x coordinates, row 1: y coordinates
+  std::vector<int> point_class;
+  int n_classes = 0;  // of the points: the legend's entries
+  Frame frame;
+  std::int64_t nx = 0, ny = 0;  // cells across and down
+  double cw = 0, ch = 0;        // a cell's size in data units
+  Tensor grid;                  // (2, nx * ny) cell centres, row by row from the bottom
+};
+
+BoundaryScene boundary_scene(const Tensor& X, const Tensor& Y, const Options& panel, int resolution,
+                             std::string_view fn) {
+  if (X.dim() != 2 || X.size(0) != 2)
+    throw ShapeError(fmt::format("{}: X must be (2, m), got {}", fn, shape_str(X.shape())));
+  if (resolution < 2 || resolution > 2000)
+    throw ValueError(fmt::format("{}: resolution must be in [2, 2000], got {}", fn, resolution));
+  BoundaryScene s;
+  s.m = X.size(1);
+  s.point_class = class_indices(Y, s.m, "Y", fn);
+  for (int c : s.point_class) s.n_classes = std::max(s.n_classes, c + 1);
+  s.xv = X.to_vector();
+  Range xr, yr;
+  for (std::int64_t i = 0; i < s.m; ++i) {
+    xr.add(s.xv[static_cast<std::size_t>(i)]);
+    yr.add(s.xv[static_cast<std::size_t>(s.m + i)]);
+  }
+  // Room around the points, as the course's "min - 1, max + 1" gives on its data.
+  s.frame = Frame{panel, xr.usable().padded(0.1), yr.usable().padded(0.1)};
+  const Frame& f = s.frame;
+
+  // Cells of about square pixels; predict once on all their centres, (2, nx * ny).
+  s.nx = resolution;
+  s.ny = std::max<std::int64_t>(
+      2, std::lround(static_cast<double>(resolution) * f.height() / f.width()));
+  s.cw = (f.x.hi - f.x.lo) / static_cast<double>(s.nx);
+  s.ch = (f.y.hi - f.y.lo) / static_cast<double>(s.ny);
+  const std::int64_t cells = s.nx * s.ny;
+  std::vector<double> grid(static_cast<std::size_t>(2 * cells));
+  for (std::int64_t r = 0; r < s.ny; ++r)
+    for (std::int64_t c = 0; c < s.nx; ++c) {
+      const auto k = static_cast<std::size_t>(r * s.nx + c);
+      grid[k] = f.x.lo + (static_cast<double>(c) + 0.5) * s.cw;
+      grid[static_cast<std::size_t>(cells) + k] = f.y.lo + (static_cast<double>(r) + 0.5) * s.ch;
+    }
+  s.grid = tensor(grid, {2, cells}, X.dtype());
+  return s;
+}
+
+/// One decision-boundary panel at the origin: the cells coloured by the class `predict`
+/// gives them, the axes and `title`, the points on top, and the legend if asked.
+void draw_boundary_panel(Buffer& out, const BoundaryScene& s, const Predict& predict,
+                         const std::string& title, bool legend, std::string_view what,
+                         std::string_view fn) {
+  Frame f = s.frame;
+  f.options.title = title;
+  Tensor predicted;
+  {
+    NoGradGuard no_grad;  // a plot needs no tape
+    predicted = predict(s.grid);
+  }
+  const std::vector<int> cell_class = class_indices(predicted, s.nx * s.ny, what, fn);
+
+  // Runs of equal cells in a row become one rectangle: a few hundred shapes, not 20000.
+  put(out, "<g class=\"regions\" shape-rendering=\"crispEdges\">\n");
+  for (std::int64_t r = 0; r < s.ny; ++r) {
+    for (std::int64_t c0 = 0; c0 < s.nx;) {
+      const int cls = cell_class[static_cast<std::size_t>(r * s.nx + c0)];
+      std::int64_t c1 = c0 + 1;
+      while (c1 < s.nx && cell_class[static_cast<std::size_t>(r * s.nx + c1)] == cls) ++c1;
+      const double left = f.px(f.x.lo + static_cast<double>(c0) * s.cw);
+      const double right = f.px(f.x.lo + static_cast<double>(c1) * s.cw);
+      const double top = f.py(f.y.lo + static_cast<double>(r + 1) * s.ch);
+      const double bottom = f.py(f.y.lo + static_cast<double>(r) * s.ch);
+      put(out, "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>\n",
+          left, top, right - left, bottom - top,
+          lighten(color(static_cast<std::size_t>(cls)), 0.6));
+      c0 = c1;
+    }
+  }
+  put(out, "</g>\n");
+  draw_axes(out, f);
+  put(out, "<g class=\"points\" stroke=\"black\" stroke-width=\"0.5\">\n");
+  for (std::int64_t i = 0; i < s.m; ++i)
+    put(out, "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
+        f.px(s.xv[static_cast<std::size_t>(i)]), f.py(s.xv[static_cast<std::size_t>(s.m + i)]),
+        color(static_cast<std::size_t>(s.point_class[static_cast<std::size_t>(i)])));
+  put(out, "</g>\n");
+  if (!legend) return;
+  const std::vector<std::string>& names = f.options.class_names;
+  std::vector<LegendEntry> entries;
+  entries.reserve(static_cast<std::size_t>(s.n_classes));
+  for (int c = 0; c < s.n_classes; ++c)
+    entries.push_back({static_cast<std::size_t>(c) < names.size()
+                           ? names[static_cast<std::size_t>(c)]
+                           : fmt::format("class {}", c),
+                       std::string(color(static_cast<std::size_t>(c))), true});
+  draw_legend(out, f, entries);
+}
+
+/// `text` cut to at most `limit` bytes (at a character boundary, UTF-8) with an ellipsis.
+std::string shortened(const std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t cut = limit > 1 ? limit - 1 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  return text.substr(0, cut) + "\u2026";
+}
+
+/// Approximate width of `text` in pixels at font size 12 (no font metrics at hand).
+double text_width(std::string_view text, double font_size = 12) {
+  return static_cast<double>(text.size()) * font_size * 0.6;
 }
 
 }  // namespace
@@ -320,82 +492,341 @@ void curves(const fs::path& file, const std::vector<double>& x,
 
 void decision_boundary(const fs::path& file, const Predict& predict, const Tensor& X,
                        const Tensor& Y, const Options& options, int resolution) {
-  if (X.dim() != 2 || X.size(0) != 2)
-    throw ShapeError(
-        fmt::format("decision_boundary: X must be (2, m), got {}", shape_str(X.shape())));
-  if (resolution < 2 || resolution > 2000)
-    throw ValueError(
-        fmt::format("decision_boundary: resolution must be in [2, 2000], got {}", resolution));
-  const std::int64_t m = X.size(1);
-  const std::vector<int> point_class = class_indices(Y, m, "Y");
-  const std::vector<double> xv = X.to_vector();  // row 0: x coordinates, row 1: y coordinates
-  Range xr, yr;
-  for (std::int64_t i = 0; i < m; ++i) {
-    xr.add(xv[static_cast<std::size_t>(i)]);
-    yr.add(xv[static_cast<std::size_t>(m + i)]);
-  }
-  // Room around the points, as the course's "min - 1, max + 1" gives on its data.
-  Frame f{options, xr.usable().padded(0.1), yr.usable().padded(0.1)};
+  const BoundaryScene scene = boundary_scene(X, Y, options, resolution, "decision_boundary");
+  Buffer out;
+  open_svg(out, options, "decision_boundary");
+  draw_boundary_panel(out, scene, predict, options.title, true, "prediction", "decision_boundary");
+  put(out, "</svg>\n");
+  write_atomically(file, out);
+}
 
-  // Cells of about square pixels; predict once on all their centres, (2, nx * ny).
-  const std::int64_t nx = resolution;
-  const std::int64_t ny = std::max<std::int64_t>(
-      2, std::lround(static_cast<double>(resolution) * f.height() / f.width()));
-  const double cw = (f.x.hi - f.x.lo) / static_cast<double>(nx);
-  const double ch = (f.y.hi - f.y.lo) / static_cast<double>(ny);
-  std::vector<double> grid(static_cast<std::size_t>(2 * nx * ny));
-  for (std::int64_t r = 0; r < ny; ++r)
-    for (std::int64_t c = 0; c < nx; ++c) {
-      const auto k = static_cast<std::size_t>(r * nx + c);
-      grid[k] = f.x.lo + (static_cast<double>(c) + 0.5) * cw;
-      grid[static_cast<std::size_t>(nx * ny) + k] = f.y.lo + (static_cast<double>(r) + 0.5) * ch;
-    }
-  Tensor predicted;
-  {
-    NoGradGuard no_grad;  // a plot needs no tape
-    predicted = predict(tensor(grid, {2, nx * ny}, X.dtype()));
-  }
-  const std::vector<int> cell_class = class_indices(predicted, nx * ny, "prediction");
+void decision_boundaries(const fs::path& file, const std::vector<BoundaryPanel>& panels,
+                         const Tensor& X, const Tensor& Y, const Options& options, int columns,
+                         int resolution) {
+  constexpr std::string_view fn = "decision_boundaries";
+  if (panels.empty()) throw ValueError(fmt::format("{}: no panels to draw", fn));
+  if (columns < 0) throw ValueError(fmt::format("{}: columns must be >= 0, got {}", fn, columns));
+  for (std::size_t i = 0; i < panels.size(); ++i)
+    if (!panels[i].predict)
+      throw ValueError(
+          fmt::format("{}: panel {} ('{}') has no predict function", fn, i, panels[i].title));
+  check_size(options, fn);
+  const auto n = static_cast<int>(panels.size());
+  const int cols = columns == 0 ? n : std::min(columns, n);
+  const int rows = (n + cols - 1) / cols;
+  const double band = options.title.empty() ? 0 : 36;  // the figure's title above the panels
+  const double width = static_cast<double>(cols) * options.width;
+  const double height = band + static_cast<double>(rows) * options.height;
+  // One scene for every panel: the same grid, range and colours.
+  const BoundaryScene scene = boundary_scene(X, Y, options, resolution, fn);
 
   Buffer out;
-  open_svg(out, options);
-  // Runs of equal cells in a row become one rectangle: a few hundred shapes, not 20000.
-  put(out, "<g class=\"regions\" shape-rendering=\"crispEdges\">\n");
-  for (std::int64_t r = 0; r < ny; ++r) {
-    for (std::int64_t c0 = 0; c0 < nx;) {
-      const int cls = cell_class[static_cast<std::size_t>(r * nx + c0)];
-      std::int64_t c1 = c0 + 1;
-      while (c1 < nx && cell_class[static_cast<std::size_t>(r * nx + c1)] == cls) ++c1;
-      const double left = f.px(f.x.lo + static_cast<double>(c0) * cw);
-      const double right = f.px(f.x.lo + static_cast<double>(c1) * cw);
-      const double top = f.py(f.y.lo + static_cast<double>(r + 1) * ch);
-      const double bottom = f.py(f.y.lo + static_cast<double>(r) * ch);
-      put(out, "<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>\n",
-          left, top, right - left, bottom - top,
-          lighten(color(static_cast<std::size_t>(cls)), 0.6));
-      c0 = c1;
+  start_svg(out, width, height);
+  if (!options.title.empty()) draw_figure_title(out, width, options.title);
+  for (int i = 0; i < n; ++i) {
+    const BoundaryPanel& panel = panels[static_cast<std::size_t>(i)];
+    put(out, "<g class=\"panel\" transform=\"translate({:g} {:g})\">\n",
+        static_cast<double>(i % cols * options.width),
+        band + static_cast<double>(i / cols * options.height));
+    draw_boundary_panel(out, scene, panel.predict, panel.title, i == 0,
+                        fmt::format("prediction of panel {} ('{}')", i, panel.title), fn);
+    put(out, "</g>\n");
+  }
+  put(out, "</svg>\n");
+  write_atomically(file, out);
+}
+
+void scatter_plot(const fs::path& file, const std::vector<Scatter>& sets, const Options& options,
+                  bool log_x) {
+  constexpr std::string_view fn = "scatter_plot";
+  for (const Scatter& s : sets) {
+    if (s.x.size() != s.y.size())
+      throw ShapeError(fmt::format("{}: set '{}' has {} x values and {} y values", fn, s.name,
+                                   s.x.size(), s.y.size()));
+    if (!s.labels.empty() && s.labels.size() != s.x.size())
+      throw ShapeError(fmt::format("{}: set '{}' has {} labels for {} points", fn, s.name,
+                                   s.labels.size(), s.x.size()));
+  }
+  check_size(options, fn);
+  // Where a value sits on the x axis: log10(x) on a log axis (NaN for x <= 0: left out).
+  auto axis_x = [&](double x) {
+    return !log_x ? x : x > 0 ? std::log10(x) : std::numeric_limits<double>::quiet_NaN();
+  };
+  Range xr, yr;
+  for (const Scatter& s : sets)
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      const double x = axis_x(s.x[i]);
+      if (!std::isfinite(x) || !std::isfinite(s.y[i])) continue;
+      xr.add(x);
+      yr.add(s.y[i]);
     }
-  }
-  put(out, "</g>\n");
+  Range x_range = xr.usable().padded(0.05);
+  // A log axis shows at least two decades, so it always has two ticks to read it by.
+  if (log_x && std::floor(x_range.hi) < std::ceil(x_range.lo) + 1)
+    x_range = {std::floor(x_range.lo), std::ceil(x_range.hi)};
+  Frame f{options, x_range, yr.usable().padded(0.05)};
+  f.log_x = log_x;
+
+  Buffer out;
+  open_svg(out, options, fn);
   draw_axes(out, f);
-  put(out, "<g class=\"points\" stroke=\"black\" stroke-width=\"0.5\">\n");
-  int n_classes = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const int cls = point_class[static_cast<std::size_t>(i)];
-    n_classes = std::max(n_classes, cls + 1);
-    put(out, "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
-        f.px(xv[static_cast<std::size_t>(i)]), f.py(xv[static_cast<std::size_t>(m + i)]),
-        color(static_cast<std::size_t>(cls)));
+  std::vector<LegendEntry> legend;
+  for (std::size_t k = 0; k < sets.size(); ++k) {
+    const Scatter& s = sets[k];
+    put(out,
+        "<g class=\"scatter\" fill=\"{}\" fill-opacity=\"0.8\" stroke=\"#333\" "
+        "stroke-width=\"0.5\">\n",
+        color(k));
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      const double x = axis_x(s.x[i]);
+      if (!std::isfinite(x) || !std::isfinite(s.y[i])) continue;
+      put(out, "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\"", f.px(x), f.py(s.y[i]));
+      if (s.labels.empty())
+        put(out, "/>\n");
+      else
+        put(out, "><title>{}</title></circle>\n", escape(s.labels[i]));
+    }
+    put(out, "</g>\n");
+    if (!s.name.empty()) legend.push_back({s.name, std::string(color(k)), true});
+  }
+  draw_legend(out, f, legend);
+  put(out, "</svg>\n");
+  write_atomically(file, out);
+}
+
+void confusion_matrix(const fs::path& file, const std::vector<std::vector<std::int64_t>>& counts,
+                      const std::vector<std::string>& class_names, const Options& options) {
+  constexpr std::string_view fn = "confusion_matrix";
+  const std::size_t n = counts.size();
+  if (n == 0) throw ValueError(fmt::format("{}: no classes (an empty matrix)", fn));
+  for (std::size_t t = 0; t < n; ++t) {
+    if (counts[t].size() != n)
+      throw ShapeError(fmt::format("{}: counts must be square, row {} has {} values for {} rows",
+                                   fn, t, counts[t].size(), n));
+    for (std::size_t p = 0; p < n; ++p)
+      if (counts[t][p] < 0)
+        throw ValueError(
+            fmt::format("{}: count [{}][{}] is negative, got {}", fn, t, p, counts[t][p]));
+  }
+  if (!class_names.empty() && class_names.size() != n)
+    throw ShapeError(
+        fmt::format("{}: {} class names for a {}x{} matrix", fn, class_names.size(), n, n));
+  check_size(options, fn);
+  std::vector<std::string> names = class_names;
+  for (std::size_t c = names.size(); c < n; ++c) names.push_back(fmt::format("{}", c));
+  double longest = 0;
+  for (const auto& name : names) longest = std::max(longest, text_width(name));
+
+  // Square cells as large as fit between the row names (left), the accuracy column
+  // (right), the title (top) and the column names (below, slanted when wide).
+  const auto nd = static_cast<double>(n);
+  const double accuracy_width = 70, top = 56;
+  const double left = 30 + longest + 8;
+  const double room_w = options.width - left - accuracy_width - 12;
+  double cell = room_w / nd;
+  const bool slanted = longest > std::min(cell, (options.height - top - 60) / nd) - 6;
+  const double below = (slanted ? 14 + longest * 0.72 : 22) + 26;
+  cell = std::max(4.0, std::min(cell, (options.height - top - below) / nd));
+  const double x0 = left + std::max(0.0, (room_w - cell * nd) / 2), y0 = top;
+  const double size = cell * nd;
+  const double font = std::clamp(cell * 0.3, 7.0, 14.0);
+
+  std::int64_t total = 0, correct = 0;
+  std::vector<std::int64_t> row_total(n, 0);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::int64_t c : counts[t]) row_total[t] += c;
+    total += row_total[t];
+    correct += counts[t][t];
+  }
+  auto percent = [](std::int64_t part, std::int64_t whole) {
+    return whole == 0 ? std::string("\u2014") : fmt::format("{:.1f}%", 100.0 * part / whole);
+  };
+
+  Buffer out;
+  open_svg(out, options, fn);
+  if (!options.title.empty())
+    put(out,
+        "<text class=\"title\" x=\"{:.1f}\" y=\"26\" text-anchor=\"middle\" "
+        "font-size=\"16\">{}</text>\n",
+        x0 + size / 2, escape(options.title));
+  put(out, "<g class=\"cells\" font-size=\"{:.1f}\" text-anchor=\"middle\">\n", font);
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t p = 0; p < n; ++p) {
+      const double share =
+          row_total[t] == 0 ? 0.0
+                            : static_cast<double>(counts[t][p]) / static_cast<double>(row_total[t]);
+      const double x = x0 + static_cast<double>(p) * cell, y = y0 + static_cast<double>(t) * cell;
+      put(out,
+          "<rect class=\"cell\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+          "fill=\"{}\" stroke=\"white\"><title>true {}, predicted {}: {}</title></rect>\n",
+          x, y, cell, cell, lighten(color(0), 1 - share), escape(names[t]), escape(names[p]),
+          counts[t][p]);
+      put(out, "<text class=\"count\" x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text>\n",
+          x + cell / 2, y + cell / 2 + font * 0.35, share > 0.55 ? "white" : "#222", counts[t][p]);
+    }
+  put(out, "</g>\n");
+  put(out,
+      "<rect class=\"axes\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+      "fill=\"none\" stroke=\"#333\"/>\n",
+      x0, y0, size, size);
+  // Class names: rows (true) at the left, columns (predicted) below.
+  put(out, "<g class=\"class-names\" fill=\"#333\">\n");
+  for (std::size_t c = 0; c < n; ++c) {
+    const double mid = static_cast<double>(c) * cell + cell / 2;
+    put(out, "<text class=\"row-name\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+        x0 - 6, y0 + mid + 4, escape(names[c]));
+    if (slanted)
+      put(out,
+          "<text class=\"column-name\" x=\"{0:.1f}\" y=\"{1:.1f}\" text-anchor=\"end\" "
+          "transform=\"rotate(-40 {0:.1f} {1:.1f})\">{2}</text>\n",
+          x0 + mid + 4, y0 + size + 14, escape(names[c]));
+    else
+      put(out,
+          "<text class=\"column-name\" x=\"{:.1f}\" y=\"{:.1f}\" "
+          "text-anchor=\"middle\">{}</text>\n",
+          x0 + mid, y0 + size + 16, escape(names[c]));
   }
   put(out, "</g>\n");
-  std::vector<LegendEntry> legend;
-  legend.reserve(static_cast<std::size_t>(n_classes));
-  for (int c = 0; c < n_classes; ++c)
-    legend.push_back({static_cast<std::size_t>(c) < options.class_names.size()
-                          ? options.class_names[static_cast<std::size_t>(c)]
-                          : fmt::format("class {}", c),
-                      std::string(color(static_cast<std::size_t>(c))), true});
-  draw_legend(out, f, legend);
+  // Each row's accuracy: the diagonal over the row (the class's recall); all classes under it.
+  const double ax = x0 + size + accuracy_width / 2 + 6;
+  put(out, "<g class=\"accuracy\" text-anchor=\"middle\" fill=\"#333\">\n");
+  put(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" font-weight=\"bold\">accuracy</text>\n", ax, y0 - 8);
+  for (std::size_t t = 0; t < n; ++t)
+    put(out, "<text class=\"row-accuracy\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", ax,
+        y0 + static_cast<double>(t) * cell + cell / 2 + 4, percent(counts[t][t], row_total[t]));
+  put(out,
+      "<text class=\"overall-accuracy\" x=\"{:.1f}\" y=\"{:.1f}\" font-weight=\"bold\">all "
+      "{}</text>\n",
+      ax, y0 + size + 16, percent(correct, total));
+  put(out, "</g>\n");
+  const std::string x_label = options.x_label.empty() ? "predicted class" : options.x_label;
+  const std::string y_label = options.y_label.empty() ? "true class" : options.y_label;
+  put(out, "<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+      x0 + size / 2, y0 + size + below - 8, escape(x_label));
+  put(out,
+      "<text class=\"ylabel\" transform=\"translate({:.1f} {:.1f}) rotate(-90)\" "
+      "text-anchor=\"middle\">{}</text>\n",
+      std::max(18.0, x0 - longest - 20), y0 + size / 2, escape(y_label));
+  put(out, "</svg>\n");
+  write_atomically(file, out);
+}
+
+void image_grid(const fs::path& file, const Tensor& images,
+                const std::vector<std::string>& captions, int columns, std::int64_t height,
+                const Options& options) {
+  constexpr std::string_view fn = "image_grid";
+  if (!images.defined()) throw ValueError(fmt::format("{}: images is an undefined tensor", fn));
+  const Shape& shape = images.shape();
+  if (height < 0) throw ValueError(fmt::format("{}: height must be >= 0, got {}", fn, height));
+  std::int64_t k = 0, h = 0, w = 0;
+  if (images.dim() == 3 || (images.dim() == 4 && shape[1] == 1)) {
+    k = shape[0];
+    h = shape[images.dim() - 2];
+    w = shape[images.dim() - 1];
+    if (height != 0 && height != h)
+      throw ShapeError(fmt::format("{}: height {} differs from the images' {}: {}", fn, height, h,
+                                   shape_str(shape)));
+  } else if (images.dim() == 2) {
+    k = shape[0];
+    const std::int64_t pixels = shape[1];
+    h = height;
+    if (h == 0) {  // a square image when no height is given
+      h = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(pixels))));
+      if (h * h != pixels)
+        throw ShapeError(fmt::format("{}: images {} of {} pixels are not square: give their height",
+                                     fn, shape_str(shape), pixels));
+    }
+    if (h == 0 || pixels % h != 0)
+      throw ShapeError(fmt::format("{}: images {} with height {}: {} pixels are not whole rows", fn,
+                                   shape_str(shape), h, pixels));
+    w = pixels / h;
+  } else {
+    throw ShapeError(fmt::format("{}: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got {}",
+                                 fn, shape_str(shape)));
+  }
+  if (k == 0 || h == 0 || w == 0)
+    throw ShapeError(fmt::format("{}: no pixels to draw in images {}", fn, shape_str(shape)));
+  if (!captions.empty() && static_cast<std::int64_t>(captions.size()) != k)
+    throw ShapeError(
+        fmt::format("{}: {} captions for {} images {}", fn, captions.size(), k, shape_str(shape)));
+  if (columns < 1) throw ValueError(fmt::format("{}: columns must be >= 1, got {}", fn, columns));
+  if (options.width < 200)
+    throw ValueError(fmt::format("{}: width {} is too small (at least 200)", fn, options.width));
+
+  const std::vector<double> v = images.to_vector();
+  double largest = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i]))
+      throw ValueError(fmt::format("{}: image {} has a non-finite value {}", fn,
+                                   static_cast<std::int64_t>(i) / (h * w), v[i]));
+    largest = std::max(largest, v[i]);
+  }
+  const double scale = largest > 1 ? 1.0 / 255 : 1.0;  // raw pixels or [0, 1]
+
+  const auto cols = static_cast<std::int64_t>(std::min<std::int64_t>(columns, k));
+  const std::int64_t rows = (k + cols - 1) / cols;
+  const double margin = 10, gap = 10, band = options.title.empty() ? margin : 40;
+  const double cell_w = (options.width - 2 * margin - gap * static_cast<double>(cols - 1)) /
+                        static_cast<double>(cols);
+  const double pixel = cell_w / static_cast<double>(w);
+  const double image_h = pixel * static_cast<double>(h);
+  const double caption_h = captions.empty() ? 0 : 18;
+  const double row_h = image_h + caption_h + gap;
+  const double figure_h = band + static_cast<double>(rows) * row_h + margin - gap;
+  const auto caption_chars = static_cast<std::size_t>(std::max(3.0, cell_w / 6.2));
+
+  Buffer out;
+  start_svg(out, options.width, figure_h);
+  if (!options.title.empty()) draw_figure_title(out, options.width, options.title);
+  std::array<std::string, 256> paths;  // per grey level, the runs of one image
+  std::vector<int> level(static_cast<std::size_t>(h * w));
+  for (std::int64_t i = 0; i < k; ++i) {
+    const double x = margin + static_cast<double>(i % cols) * (cell_w + gap);
+    const double y = band + static_cast<double>(i / cols) * row_h;
+    std::array<std::int64_t, 256> seen{};
+    for (std::int64_t p = 0; p < h * w; ++p) {
+      const double g = std::clamp(v[static_cast<std::size_t>(i * h * w + p)] * scale, 0.0, 1.0);
+      const int q = static_cast<int>(std::lround(g * 255));
+      level[static_cast<std::size_t>(p)] = q;
+      ++seen[static_cast<std::size_t>(q)];
+    }
+    // The commonest grey is the background: one rectangle; every other run of equal
+    // pixels in a row is one subpath of its grey's path, so a digit costs a few kB.
+    const auto background =
+        static_cast<int>(std::max_element(seen.begin(), seen.end()) - seen.begin());
+    for (auto& d : paths) d.clear();
+    for (std::int64_t r = 0; r < h; ++r)
+      for (std::int64_t c0 = 0; c0 < w;) {
+        const int q = level[static_cast<std::size_t>(r * w + c0)];
+        std::int64_t c1 = c0 + 1;
+        while (c1 < w && level[static_cast<std::size_t>(r * w + c1)] == q) ++c1;
+        if (q != background)
+          fmt::format_to(std::back_inserter(paths[static_cast<std::size_t>(q)]), "M{} {}h{}v1h-{}z",
+                         c0, r, c1 - c0, c1 - c0);
+        c0 = c1;
+      }
+    put(out,
+        "<g class=\"image\" transform=\"translate({:.2f} {:.2f}) scale({:.4f})\" "
+        "shape-rendering=\"crispEdges\">\n<rect width=\"{}\" height=\"{}\" "
+        "fill=\"#{:02x}{:02x}{:02x}\"/>\n",
+        x, y, pixel, w, h, background, background, background);
+    for (std::size_t q = 0; q < paths.size(); ++q)
+      if (!paths[q].empty())
+        put(out, "<path fill=\"#{:02x}{:02x}{:02x}\" d=\"{}\"/>\n", q, q, q, paths[q]);
+    put(out, "</g>\n");
+    put(out,
+        "<rect class=\"frame\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+        "fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.5\"/>\n",
+        x, y, cell_w, image_h);
+    if (captions.empty()) continue;
+    const std::string& caption = captions[static_cast<std::size_t>(i)];
+    const std::string shown = shortened(caption, caption_chars);
+    put(out,
+        "<text class=\"caption\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" "
+        "font-size=\"11\">{}{}</text>\n",
+        x + cell_w / 2, y + image_h + 13, escape(shown),
+        shown == caption ? std::string() : fmt::format("<title>{}</title>", escape(caption)));
+  }
   put(out, "</svg>\n");
   write_atomically(file, out);
 }

@@ -1,9 +1,11 @@
 #pragma once
 /// \file
-/// SVG plots: cost curves, activation curves and decision boundaries, written without
-/// any plotting dependency. Each function creates the file's parent folders and writes
+/// SVG plots: cost curves, activation curves, decision boundaries (one or several side
+/// by side), scatter plots, confusion matrices and image grids, written without any
+/// plotting dependency. Each function creates the file's parent folders and writes
 /// it atomically (io/atomic_file.hpp), so a reader never sees half a plot. Failures
 /// throw tapegrad::IoError.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -28,7 +30,8 @@ struct Options {
   std::string y_label = {};  ///< beside the y axis
   int width = 720;           ///< SVG pixels
   int height = 480;          ///< SVG pixels
-  /// decision_boundary only: legend names by class index (default "class 0", ...).
+  /// decision_boundary and decision_boundaries only: legend names by class index
+  /// (default "class 0", ...).
   std::vector<std::string> class_names = {};
 };
 
@@ -56,5 +59,64 @@ using Predict = std::function<Tensor(const Tensor&)>;
 TAPEGRAD_API void decision_boundary(const std::filesystem::path& file, const Predict& predict,
                                     const Tensor& X, const Tensor& Y, const Options& options = {},
                                     int resolution = 150);
+
+/// One panel of a side-by-side figure of decision boundaries: its title and its model.
+struct BoundaryPanel {
+  std::string title = {};  ///< above the panel (the compared setting, e.g. "lambd = 0.7")
+  Predict predict = {};    ///< grid points (2, k) -> classes, as for decision_boundary
+};
+
+/// Several decision boundaries over the same points X (2, m) coloured by Y, side by side
+/// in one SVG: one panel per compared setting, `columns` panels a row (0: all in one
+/// row). Every panel has the same grid range, cells and class colours, so the panels
+/// compare at a glance; the class legend is drawn in the first. options.width and
+/// options.height are the size of one panel; options.title is the figure's title above
+/// them all, x_label and y_label label every panel. ValueError for no panels, a panel
+/// without a predict function, or columns < 0.
+TAPEGRAD_API void decision_boundaries(const std::filesystem::path& file,
+                                      const std::vector<BoundaryPanel>& panels, const Tensor& X,
+                                      const Tensor& Y, const Options& options = {}, int columns = 0,
+                                      int resolution = 100);
+
+/// A set of points for scatter_plot.
+struct Scatter {
+  std::string name = {};                 ///< legend entry (empty: none)
+  std::vector<double> x = {};            ///< the points' x coordinates
+  std::vector<double> y = {};            ///< their y coordinates, as many as x
+  std::vector<std::string> labels = {};  ///< labels[i] shown on hover over point i (or none)
+};
+
+/// Points as dots, one colour a set, with a legend for named sets. With log_x the x axis
+/// is log10, spanning whole decades with a tick at each (0.001, 0.01, ...): the plot of a
+/// random search over learning rates. A point with a non-finite coordinate (or, with
+/// log_x, an x <= 0) cannot be placed and is left out, as line_plot leaves a gap.
+/// ShapeError for a set whose x, y (or non-empty labels) differ in length.
+TAPEGRAD_API void scatter_plot(const std::filesystem::path& file, const std::vector<Scatter>& sets,
+                               const Options& options = {}, bool log_x = false);
+
+/// The confusion matrix: counts[t][p] examples of true class t predicted as p, as a heat
+/// map with the counts written in the cells and class names on both axes (rows: true
+/// class, columns: predicted). A cell's shade is its share of its row, so classes of
+/// different sizes read alike; a column at the right gives each row's accuracy
+/// (the diagonal over the row's total) and the overall accuracy under it. class_names
+/// empty: "0", "1", ...; options.x_label and y_label default to "predicted class" and
+/// "true class". ShapeError for a matrix that is not square or names of another count,
+/// ValueError for no classes or a negative count.
+TAPEGRAD_API void confusion_matrix(const std::filesystem::path& file,
+                                   const std::vector<std::vector<std::int64_t>>& counts,
+                                   const std::vector<std::string>& class_names,
+                                   const Options& options = {});
+
+/// Grey images in a grid, `columns` a row, with a caption under each (0 black, 1 white):
+/// images (k, h, w), (k, 1, h, w), or (k, h * w) with `height` = h given (0: a square
+/// h * w). Values in [0, 1], or in [0, 255] when the largest is above 1 (raw pixels);
+/// values below the range show black, above it white. captions: one per image, or none.
+/// options.width is the figure's width and sets the size of the images; its height
+/// follows from the rows (options.height is not used). ShapeError for another shape, a
+/// height that does not divide h * w, or captions of another count; ValueError for
+/// columns < 1 or a non-finite value.
+TAPEGRAD_API void image_grid(const std::filesystem::path& file, const Tensor& images,
+                             const std::vector<std::string>& captions, int columns = 8,
+                             std::int64_t height = 0, const Options& options = {});
 
 }  // namespace tapegrad::plot
