@@ -1,6 +1,7 @@
 #pragma once
 // What the classifier examples share: the two-class Fashion-MNIST pair they train on,
-// and accuracy as the course computes it (fraction of examples predicted right).
+// accuracy as the course computes it (fraction of examples predicted right), and the
+// train / dev split of the tuning and error-analysis lessons.
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
+#include <vector>
 
 namespace tapegrad::examples {
 
@@ -41,6 +43,29 @@ inline Pair load_pair(const std::filesystem::path& dir, int first, int second,
                       std::optional<std::int64_t> limit = std::nullopt) {
   return {data::binary_subset(data::load_fashion_mnist(dir, "train", limit), first, second),
           data::binary_subset(data::load_fashion_mnist(dir, "t10k"), first, second)};
+}
+
+/// The examples `index` of a set, in that order.
+inline data::Dataset subset(const data::Dataset& set, const std::vector<std::int64_t>& index) {
+  std::vector<int> labels;
+  labels.reserve(index.size());
+  for (std::int64_t i : index) labels.push_back(set.labels.at(static_cast<std::size_t>(i)));
+  return {data::gather_columns(set.X, index), data::gather_columns(set.Y, index), labels};
+}
+
+/// A training set and the dev set carved from it.
+struct TrainDev {
+  data::Dataset train;
+  data::Dataset dev;
+};
+
+/// The third course's split: `dev_size` examples drawn at random (seeded) from `all` as
+/// the dev set, so from the distribution the test set comes from; the rest to train on.
+inline TrainDev split_off_dev(const data::Dataset& all, std::int64_t dev_size, std::uint64_t seed) {
+  Generator gen(seed);
+  const std::vector<std::int64_t> order = randperm(all.m(), gen);
+  const auto middle = order.begin() + dev_size;
+  return {subset(all, {middle, order.end()}), subset(all, {order.begin(), middle})};
 }
 
 /// "12000 examples (6000 of y = 0, 6000 of y = 1)".
