@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
     const std::vector<int> dev_predicted = predict(model, dev.X);
     const Confusion counts = confusion(dev_predicted, dev.labels);
     std::vector<std::string> names;
+    names.reserve(kClasses);
     for (int c = 0; c < kClasses; ++c) names.push_back(class_name(c));
     const auto confusion_file = run.out / "error_analysis_confusion.svg";
     plot::confusion_matrix(confusion_file, counts, names,

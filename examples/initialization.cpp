@@ -116,7 +116,7 @@ struct Trained {
 
 // The course's model(): gradient descent on the cross-entropy cost, as its
 // update_parameters (W = W - learning_rate * dW) by optim::SGD.
-Trained model(const Tensor& X, const Tensor& Y, Parameters parameters, int num_iterations,
+Trained model(const Tensor& X, const Tensor& Y, const Parameters& parameters, int num_iterations,
               double learning_rate, progress::Bar& bar, std::int64_t& done) {
   Trained trained{parameters, {}, {}};
   optim::SGD optimizer(parameters.all(), learning_rate);

@@ -102,9 +102,9 @@ struct Trained {
 
 // The course's model(): each epoch, new shuffled mini-batches (seed + epoch), one update
 // per mini-batch; cost_avg is the epoch's mean cost over its m examples.
-Trained model(const Tensor& X, const Tensor& Y, Parameters parameters, const Setting& setting,
-              std::int64_t mini_batch_size, int num_epochs, std::uint64_t seed, progress::Bar& bar,
-              std::int64_t& done, bool print_cost) {
+Trained model(const Tensor& X, const Tensor& Y, const Parameters& parameters,
+              const Setting& setting, std::int64_t mini_batch_size, int num_epochs,
+              std::uint64_t seed, progress::Bar& bar, std::int64_t& done, bool print_cost) {
   Trained trained{parameters, {}, {}, {}};
   const std::unique_ptr<optim::Optimizer> optimizer = setting.make_optimizer(parameters.all());
   const auto m = static_cast<double>(X.size(1));

@@ -106,8 +106,9 @@ struct Trained {
 
 // The course's model(): gradient descent on the cross-entropy cost, plus the L2 term
 // (compute_cost_with_regularization) when lambd > 0; optim::SGD makes the update.
-Trained model(const Tensor& X, const Tensor& Y, Parameters parameters, const Setting& setting,
-              int num_iterations, double learning_rate, progress::Bar& bar, std::int64_t& done) {
+Trained model(const Tensor& X, const Tensor& Y, const Parameters& parameters,
+              const Setting& setting, int num_iterations, double learning_rate, progress::Bar& bar,
+              std::int64_t& done) {
   Trained trained{parameters, {}, {}};
   optim::SGD optimizer(parameters.all(), learning_rate);
   const std::int64_t m = X.size(1);

@@ -196,7 +196,8 @@ int main(int argc, char** argv) {
     // ---- the search ----------------------------------------------------------------------
     Generator search(run.seed);
     const std::int64_t batches_per_epoch = (split.train.m() + batch_size - 1) / batch_size;
-    progress::Bar bar(num_trials * num_epochs * batches_per_epoch, "random search");
+    progress::Bar bar(static_cast<std::int64_t>(num_trials) * num_epochs * batches_per_epoch,
+                      "random search");
     std::int64_t step = 0;
     std::vector<Trial> trials;
     fmt::print("{:>5}  {:>10}  {:>8}  {:>6}  {:>7}  {:>10}  {:>12}  {:>7}\n", "trial", "lr", "beta",
