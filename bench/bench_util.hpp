@@ -104,4 +104,29 @@ inline std::pair<tapegrad::Tensor, tapegrad::Tensor> all(const ByteImages& d) {
   return batch(d, index, 0, d.m);
 }
 
+/// Trains `epochs` epochs over `train` as torch_mlp.py does: a permutation per epoch from
+/// one generator seeded 0, contiguous batches of it, the last partial batch kept.
+/// step(X, Y) makes one update and returns the batch's loss. Prints each epoch's time
+/// and last batch loss; returns the seconds of every epoch.
+template <class Step>
+std::vector<double> train_epochs(const ByteImages& train, std::int64_t batch_size, int epochs,
+                                 Step step) {
+  tapegrad::Generator shuffle(0);
+  std::vector<double> times;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    const double t0 = now();
+    const auto order = tapegrad::randperm(train.m, shuffle);
+    double last_loss = 0;
+    for (std::int64_t i = 0; i < train.m; i += batch_size) {
+      auto [X, Y] = batch(train, order, i, std::min(train.m, i + batch_size));
+      const tapegrad::Tensor loss = step(X, Y);
+      if (i + batch_size >= train.m) last_loss = loss.item();
+    }
+    times.push_back(now() - t0);
+    fmt::print("epoch{}_time: {:.3f} s (last_batch_loss {:.4f})\n", epoch + 1, times.back(),
+               last_loss);
+  }
+  return times;
+}
+
 }  // namespace bench

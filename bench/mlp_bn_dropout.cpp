@@ -48,24 +48,14 @@ int main(int argc, char** argv) {
   }
   tg::optim::SGD opt(model.parameters(), {.lr = lr, .momentum = momentum});
 
-  tg::Generator shuffle(0);
-  std::vector<double> times;
-  double last_loss = 0;
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    const double t0 = bench::now();
-    const auto order = tg::randperm(train.m, shuffle);
-    for (std::int64_t i = 0; i < train.m; i += batch_size) {
-      auto [X, Y] = bench::batch(train, order, i, std::min(train.m, i + batch_size));
-      tg::Tensor loss = tg::softmax_cross_entropy(model(X), Y, 0);
-      model.zero_grad();
-      loss.backward();
-      opt.step();
-      if (i + batch_size >= train.m) last_loss = loss.item();
-    }
-    times.push_back(bench::now() - t0);
-    fmt::print("epoch{}_time: {:.3f} s (last_batch_loss {:.4f})\n", epoch + 1, times.back(),
-               last_loss);
-  }
+  const std::vector<double> times =
+      bench::train_epochs(train, batch_size, epochs, [&](const tg::Tensor& X, const tg::Tensor& Y) {
+        tg::Tensor loss = tg::softmax_cross_entropy(model(X), Y, 0);
+        model.zero_grad();
+        loss.backward();
+        opt.step();
+        return loss;
+      });
 
   model.eval();
   tg::NoGradGuard no_grad;

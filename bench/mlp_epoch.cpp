@@ -40,28 +40,18 @@ int main(int argc, char** argv) {
     return A;
   };
 
-  tg::Generator shuffle(0);
-  std::vector<double> times;
-  double last_loss = 0;
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    const double t0 = bench::now();
-    const auto order = tg::randperm(train.m, shuffle);
-    for (std::int64_t i = 0; i < train.m; i += batch_size) {
-      auto [X, Y] = bench::batch(train, order, i, std::min(train.m, i + batch_size));
-      tg::Tensor loss = tg::softmax_cross_entropy(forward(X), Y, 0);
-      loss.backward();
-      tg::NoGradGuard no_grad;
-      for (auto* group : {&W, &b})
-        for (tg::Tensor& p : *group) {
-          p.add_(p.grad(), -lr);
-          p.set_grad(tg::Tensor());
-        }
-      if (i + batch_size >= train.m) last_loss = loss.item();
-    }
-    times.push_back(bench::now() - t0);
-    fmt::print("epoch{}_time: {:.3f} s (last_batch_loss {:.4f})\n", epoch + 1, times.back(),
-               last_loss);
-  }
+  const std::vector<double> times =
+      bench::train_epochs(train, batch_size, epochs, [&](const tg::Tensor& X, const tg::Tensor& Y) {
+        tg::Tensor loss = tg::softmax_cross_entropy(forward(X), Y, 0);
+        loss.backward();
+        tg::NoGradGuard no_grad;
+        for (auto* group : {&W, &b})
+          for (tg::Tensor& p : *group) {
+            p.add_(p.grad(), -lr);
+            p.set_grad(tg::Tensor());
+          }
+        return loss;
+      });
 
   tg::NoGradGuard no_grad;
   auto [Xt, Yt] = bench::all(test);

@@ -136,14 +136,9 @@ int main(int argc, char** argv) {
     progress::Stopwatch watch;
 
     // ---- data: train / dev from the training images, test kept for the end -------------
-    const data::Dataset all =
-        data::load_fashion_mnist(data_options.dir, "train", data_options.limit);
-    const data::Dataset test = data::load_fashion_mnist(data_options.dir, "t10k");
-    const std::int64_t m_dev = dev_size.value_or(all.m() / 6);
-    if (m_dev < 1 || m_dev >= all.m())
-      throw examples::UsageError(fmt::format(
-          "--dev {} must leave images to train on: {} training images were read", m_dev, all.m()));
-    const examples::TrainDev split = examples::split_off_dev(all, m_dev, run.seed);
+    const examples::TrainDevTest split =
+        examples::load_train_dev_test(data_options, dev_size, run.seed);
+    const data::Dataset& test = split.test;
     const data::Dataset& train = split.train;
     const data::Dataset& dev = split.dev;
     fmt::print("train: {} examples, dev: {} examples, test: {} examples\n", train.m(), dev.m(),

@@ -30,50 +30,28 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
+#include "common/course_net.hpp"
 
 using namespace tapegrad;
 
-struct Parameters {
-  std::vector<Tensor> W;  // W[l - 1] is the course's W[l]: (n[l], n[l-1])
-  std::vector<Tensor> b;  // b[l - 1] is the course's b[l]: (n[l], 1)
-
-  // Every tensor the optimizer updates.
-  std::vector<Tensor> all() const {
-    std::vector<Tensor> out = W;
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
-  }
-};
+using examples::Parameters;
 
 // W[l] = 0, b[l] = 0.
 Parameters initialize_parameters_zeros(const std::vector<std::int64_t>& layers_dims) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    parameters.W.push_back(zeros({layers_dims[l], layers_dims[l - 1]}).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(layers_dims, [](const Shape& s) { return zeros(s); });
 }
 
 // W[l] = randn(n[l], n[l-1]) * scale (the course's 10), b[l] = 0.
 Parameters initialize_parameters_random(const std::vector<std::int64_t>& layers_dims,
                                         double scale) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    parameters.W.push_back((randn({layers_dims[l], layers_dims[l - 1]}) * scale).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(layers_dims,
+                                         [scale](const Shape& s) { return randn(s) * scale; });
 }
 
 // W[l] = randn(n[l], n[l-1]) * sqrt(2 / n[l-1]), b[l] = 0.
 Parameters initialize_parameters_he(const std::vector<std::int64_t>& layers_dims) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    parameters.W.push_back(init::he_normal({layers_dims[l], layers_dims[l - 1]}).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(layers_dims,
+                                         [](const Shape& s) { return init::he_normal(s); });
 }
 
 // [LINEAR -> RELU] x (L - 1) -> LINEAR: (2, m) -> z3 (1, m). The SIGMOID is inside the
@@ -81,10 +59,7 @@ Parameters initialize_parameters_he(const std::vector<std::int64_t>& layers_dims
 // where a3 rounds to exactly 0 or 1: after W = randn * 10 most points do, and through a
 // separate sigmoid their gradient would be 0 and the network would never move.
 Tensor forward_propagation(const Tensor& X, const Parameters& parameters) {
-  const std::size_t L = parameters.W.size();
-  Tensor A = X;
-  for (std::size_t l = 0; l + 1 < L; ++l) A = relu(matmul(parameters.W[l], A) + parameters.b[l]);
-  return matmul(parameters.W[L - 1], A) + parameters.b[L - 1];
+  return examples::linear_relu_forward(X, parameters);
 }
 
 // a3 = sigmoid(z3) > 0.5, i.e. z3 > 0: the predicted class.

@@ -45,44 +45,21 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
+#include "common/course_net.hpp"
 
 using namespace tapegrad;
 
-struct Parameters {
-  std::vector<Tensor> W;  // W[l - 1] is the course's W[l]: (n[l], n[l-1])
-  std::vector<Tensor> b;  // b[l - 1] is the course's b[l]: (n[l], 1)
-
-  // Every tensor the optimizer updates.
-  std::vector<Tensor> all() const {
-    std::vector<Tensor> out = W;
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
-  }
-  // A copy to train, so that each setting starts from the same weights.
-  Parameters clone() const {
-    Parameters copy;
-    for (const Tensor& w : W) copy.W.push_back(w.clone().requires_grad_());
-    for (const Tensor& c : b) copy.b.push_back(c.clone().requires_grad_());
-    return copy;
-  }
-};
+using examples::Parameters;
 
 // He initialization: W[l] = randn(n[l], n[l-1]) * sqrt(2 / n[l-1]), b[l] = 0.
 Parameters initialize_parameters(const std::vector<std::int64_t>& layers_dims) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    parameters.W.push_back(init::he_normal({layers_dims[l], layers_dims[l - 1]}).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(layers_dims,
+                                         [](const Shape& s) { return init::he_normal(s); });
 }
 
 // [LINEAR -> RELU] x (L - 1) -> LINEAR -> SIGMOID: (2, m) -> (1, m).
 Tensor forward_propagation(const Tensor& X, const Parameters& parameters) {
-  const std::size_t L = parameters.W.size();
-  Tensor A = X;
-  for (std::size_t l = 0; l + 1 < L; ++l) A = relu(matmul(parameters.W[l], A) + parameters.b[l]);
-  return sigmoid(matmul(parameters.W[L - 1], A) + parameters.b[L - 1]);
+  return sigmoid(examples::linear_relu_forward(X, parameters));
 }
 
 // One compared setting: its optimizer and, for the decay settings, the learning rate of

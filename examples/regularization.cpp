@@ -35,50 +35,22 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
+#include "common/course_net.hpp"
 
 using namespace tapegrad;
 
-struct Parameters {
-  std::vector<Tensor> W;  // W[l - 1] is the course's W[l]: (n[l], n[l-1])
-  std::vector<Tensor> b;  // b[l - 1] is the course's b[l]: (n[l], 1)
-
-  // Every tensor the optimizer updates.
-  std::vector<Tensor> all() const {
-    std::vector<Tensor> out = W;
-    out.insert(out.end(), b.begin(), b.end());
-    return out;
-  }
-  // A copy to train, so that each setting starts from the same weights.
-  Parameters clone() const {
-    Parameters copy;
-    for (const Tensor& w : W) copy.W.push_back(w.clone().requires_grad_());
-    for (const Tensor& c : b) copy.b.push_back(c.clone().requires_grad_());
-    return copy;
-  }
-};
+using examples::Parameters;
 
 // W[l] = randn(n[l], n[l-1]) / sqrt(n[l-1]), b[l] = 0 (the course's reg_utils).
 Parameters initialize_parameters(const std::vector<std::int64_t>& layers_dims) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    const double n_prev = static_cast<double>(layers_dims[l - 1]);
-    parameters.W.push_back(
-        (randn({layers_dims[l], layers_dims[l - 1]}) / std::sqrt(n_prev)).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(
+      layers_dims, [](const Shape& s) { return randn(s) / std::sqrt(static_cast<double>(s[1])); });
 }
 
 // [LINEAR -> RELU] x (L - 1) -> LINEAR -> SIGMOID, with inverted dropout on every hidden
 // layer's activations when keep_prob < 1 (at training time only: prediction passes 1).
 Tensor forward_propagation(const Tensor& X, const Parameters& parameters, double keep_prob = 1) {
-  const std::size_t L = parameters.W.size();
-  Tensor A = X;
-  for (std::size_t l = 0; l + 1 < L; ++l) {
-    A = relu(matmul(parameters.W[l], A) + parameters.b[l]);
-    if (keep_prob < 1) A = dropout(A, 1 - keep_prob);  // A = A * D / keep_prob
-  }
-  return sigmoid(matmul(parameters.W[L - 1], A) + parameters.b[L - 1]);
+  return sigmoid(examples::linear_relu_forward(X, parameters, keep_prob));
 }
 
 // True when a hidden layer is 0 for every point of X: each of its ReLU units stuck below 0,

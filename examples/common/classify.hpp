@@ -9,7 +9,10 @@
 #include <optional>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
+#include <utility>
 #include <vector>
+
+#include "cli.hpp"
 
 namespace tapegrad::examples {
 
@@ -66,6 +69,30 @@ inline TrainDev split_off_dev(const data::Dataset& all, std::int64_t dev_size, s
   const std::vector<std::int64_t> order = randperm(all.m(), gen);
   const auto middle = order.begin() + dev_size;
   return {subset(all, {middle, order.end()}), subset(all, {order.begin(), middle})};
+}
+
+/// Fashion-MNIST as the third course splits it: a training set, a dev set carved from it,
+/// and the test set kept for the end.
+struct TrainDevTest {
+  data::Dataset all;  ///< train and dev together: the images read, in file order
+  data::Dataset train;
+  data::Dataset dev;
+  data::Dataset test;
+};
+
+/// Reads the training images (the first `data.limit`, if given) and the test set, and
+/// draws `dev_size` of the training images (default: a sixth of those read) as the dev
+/// set. Throws UsageError when the dev set would leave nothing to train on.
+inline TrainDevTest load_train_dev_test(const DataOptions& data,
+                                        std::optional<std::int64_t> dev_size, std::uint64_t seed) {
+  data::Dataset all = data::load_fashion_mnist(data.dir, "train", data.limit);
+  data::Dataset test = data::load_fashion_mnist(data.dir, "t10k");
+  const std::int64_t m_dev = dev_size.value_or(all.m() / 6);
+  if (m_dev < 1 || m_dev >= all.m())
+    throw UsageError(fmt::format(
+        "--dev {} must leave images to train on: {} training images were read", m_dev, all.m()));
+  TrainDev split = split_off_dev(all, m_dev, seed);
+  return {std::move(all), std::move(split.train), std::move(split.dev), std::move(test)};
 }
 
 /// "12000 examples (6000 of y = 0, 6000 of y = 1)".

@@ -1,44 +1,14 @@
 # A lesson's claim, checked on an example's final `key: value` lines (cmake -P): runs the
-# example with a fresh --out folder, requires exit code 0, the given keys and files, and
-# then every comparison in CHECKS, each "left op right" where left and right are keys of
-# the output or numbers, and op is one of < <= > >=. An optional "+ number" or "- number"
+# example as run_example.cmake does (a fresh --out folder, exit code 0, the given keys and
+# files), then checks every comparison in CHECKS, each "left op right" where left and
+# right are keys of the output or numbers, and op is one of < <= > >=. An optional "+ number" or "- number"
 # after right shifts it: "adam_accuracy >= gd_accuracy + 0.10".
 #
 #   cmake -DEXE=path -DOUT=dir -DARGS="--epochs|50" -DKEYS="he_test_accuracy"
 #         -DCHECKS="he_test_accuracy >= 0.95|zeros_test_accuracy <= 0.6" -P lesson.cmake
 # Lists are separated by | (a ; would be split by add_test).
-foreach(var EXE OUT)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "lesson.cmake: -D${var}=... is required")
-  endif()
-endforeach()
-string(REPLACE "|" ";" args "${ARGS}")
-string(REPLACE "|" ";" keys "${KEYS}")
-string(REPLACE "|" ";" files "${FILES}")
+include(${CMAKE_CURRENT_LIST_DIR}/run_example.cmake)  # runs it; checks status, keys, files
 string(REPLACE "|" ";" checks "${CHECKS}")
-
-file(REMOVE_RECURSE "${OUT}")
-file(MAKE_DIRECTORY "${OUT}")
-execute_process(COMMAND "${EXE}" ${args} --out "${OUT}"
-                WORKING_DIRECTORY "${OUT}"
-                RESULT_VARIABLE status
-                OUTPUT_VARIABLE stdout
-                ERROR_VARIABLE stderr)
-message("${stdout}")
-if(NOT status STREQUAL "0")
-  message(FATAL_ERROR "${EXE} exited with ${status}\n${stderr}")
-endif()
-
-foreach(key IN LISTS keys)
-  if(NOT stdout MATCHES "(^|\n)${key}: [^\n]+")
-    message(FATAL_ERROR "no '${key}: ...' line in the output")
-  endif()
-endforeach()
-foreach(name IN LISTS files)
-  if(NOT EXISTS "${OUT}/${name}")
-    message(FATAL_ERROR "${name} was not written to ${OUT}")
-  endif()
-endforeach()
 
 # The value of a key (its last line in the output) or the number itself, as text.
 function(lesson_value operand out)
