@@ -525,9 +525,10 @@ void decision_boundaries(const fs::path& file, const std::vector<BoundaryPanel>&
   if (!options.title.empty()) draw_figure_title(out, width, options.title);
   for (int i = 0; i < n; ++i) {
     const BoundaryPanel& panel = panels[static_cast<std::size_t>(i)];
+    const int row = i / cols, column = i % cols;
     put(out, "<g class=\"panel\" transform=\"translate({:g} {:g})\">\n",
-        static_cast<double>(i % cols * options.width),
-        band + static_cast<double>(i / cols * options.height));
+        static_cast<double>(column * options.width),
+        band + static_cast<double>(row * options.height));
     draw_boundary_panel(out, scene, panel.predict, panel.title, i == 0,
                         fmt::format("prediction of panel {} ('{}')", i, panel.title), fn);
     put(out, "</g>\n");
@@ -781,8 +782,9 @@ void image_grid(const fs::path& file, const Tensor& images,
   std::array<std::string, 256> paths;  // per grey level, the runs of one image
   std::vector<int> level(static_cast<std::size_t>(h * w));
   for (std::int64_t i = 0; i < k; ++i) {
-    const double x = margin + static_cast<double>(i % cols) * (cell_w + gap);
-    const double y = band + static_cast<double>(i / cols) * row_h;
+    const std::int64_t row = i / cols, column = i % cols;
+    const double x = margin + static_cast<double>(column) * (cell_w + gap);
+    const double y = band + static_cast<double>(row) * row_h;
     std::array<std::int64_t, 256> seen{};
     for (std::int64_t p = 0; p < h * w; ++p) {
       const double g = std::clamp(v[static_cast<std::size_t>(i * h * w + p)] * scale, 0.0, 1.0);
