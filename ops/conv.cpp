@@ -1,0 +1,356 @@
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <tapegrad/graph/autograd.hpp>
+#include <tapegrad/graph/kernels.hpp>
+#include <tapegrad/graph/threads.hpp>
+#include <tapegrad/ops/conv.hpp>
+#include <type_traits>
+#include <vector>
+
+namespace tapegrad {
+namespace {
+
+constexpr const char* kConv = "conv2d";
+
+// Everything the kernels need to know about one convolution, checked once.
+struct Geometry {
+  std::int64_t N, C, H, W;      // input
+  std::int64_t O, kh, kw;       // weight (O, C / groups, kh, kw)
+  std::int64_t OH, OW;          // output plane
+  std::int64_t groups, Cg, Og;  // channels per group: input, output
+  Size2 stride, padding, dilation;
+  std::int64_t plane() const { return OH * OW; }       // L: output positions per image
+  std::int64_t patch() const { return Cg * kh * kw; }  // K: one column of im2col
+  std::int64_t in_plane() const { return H * W; }      // input positions per channel
+  bool direct() const {  // 1x1, stride 1, no padding: the input is its own im2col
+    return kh == 1 && kw == 1 && stride == Size2(1) && padding == Size2(0);
+  }
+};
+
+Geometry check(const Tensor& x, const Tensor& w, const Tensor& b, Size2 stride, Size2 padding,
+               Size2 dilation, std::int64_t groups) {
+  kernels::check_defined(kConv, x);
+  kernels::check_defined(kConv, w);
+  const auto shapes = [&] {
+    return fmt::format("{} * {}", shape_str(x.shape()), shape_str(w.shape()));
+  };
+  if (x.dim() != 4)
+    throw ShapeError(fmt::format("{}: input must be 4-D (N, C, H, W), got {}", kConv, shapes()));
+  if (w.dim() != 4)
+    throw ShapeError(fmt::format("{}: weight must be 4-D (C_out, C_in / groups, kH, kW), got {}",
+                                 kConv, shapes()));
+  kernels::check_same_dtype(kConv, x, w);
+  if (stride.h < 1 || stride.w < 1)
+    throw ValueError(fmt::format("{}: stride must be >= 1, got {}x{}", kConv, stride.h, stride.w));
+  if (dilation.h < 1 || dilation.w < 1)
+    throw ValueError(
+        fmt::format("{}: dilation must be >= 1, got {}x{}", kConv, dilation.h, dilation.w));
+  if (padding.h < 0 || padding.w < 0)
+    throw ValueError(
+        fmt::format("{}: padding must be >= 0, got {}x{}", kConv, padding.h, padding.w));
+  Geometry g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), 0,
+             0,         groups,    0,         0,         stride,    padding,   dilation};
+  if (groups < 1) throw ValueError(fmt::format("{}: groups must be >= 1, got {}", kConv, groups));
+  if (g.C % groups != 0 || g.O % groups != 0)
+    throw ValueError(fmt::format(
+        "{}: groups {} must divide the input channels ({}) and the output channels ({}): {}", kConv,
+        groups, g.C, g.O, shapes()));
+  if (g.C < 1 || g.O < 1)
+    throw ShapeError(
+        fmt::format("{}: needs at least one input and one output channel: {}", kConv, shapes()));
+  g.Cg = g.C / groups;
+  g.Og = g.O / groups;
+  if (w.size(1) != g.Cg)
+    throw ShapeError(fmt::format("{}: input has {} channels, weight expects {}{}: {}", kConv, g.C,
+                                 w.size(1) * groups,
+                                 groups > 1 ? fmt::format(" ({} groups)", groups) : "", shapes()));
+  if (g.kh < 1 || g.kw < 1)
+    throw ShapeError(fmt::format("{}: the kernel must be at least 1x1: {}", kConv, shapes()));
+  const std::int64_t span_h = dilation.h * (g.kh - 1) + 1, span_w = dilation.w * (g.kw - 1) + 1;
+  if (span_h > g.H + 2 * padding.h || span_w > g.W + 2 * padding.w)
+    throw ShapeError(fmt::format(
+        "{}: kernel {}x{} (dilated {}x{}) is larger than the padded input {}x{}: {}", kConv, g.kh,
+        g.kw, span_h, span_w, g.H + 2 * padding.h, g.W + 2 * padding.w, shapes()));
+  g.OH = conv_output_size(g.H, g.kh, stride.h, padding.h, dilation.h);
+  g.OW = conv_output_size(g.W, g.kw, stride.w, padding.w, dilation.w);
+  if (b.defined()) {
+    kernels::check_same_dtype(kConv, x, b);
+    if (b.dim() != 1 || b.size(0) != g.O)
+      throw ShapeError(fmt::format("{}: bias must be ({}), one per output channel, got {}: {}",
+                                   kConv, g.O, shape_str(b.shape()), shapes()));
+  }
+  return g;
+}
+
+template <class T>
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+  const auto i = [](std::int64_t v) { return static_cast<blasint>(v); };
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, opa, opb, i(m), i(n), i(k), 1.0f, a, i(lda), b, i(ldb), beta, c,
+                i(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, opa, opb, i(m), i(n), i(k), 1.0, a, i(lda), b, i(ldb), beta, c,
+                i(ldc));
+}
+
+// For kernel offset (p, q): the output columns [lo, hi) of a row whose input column
+// ow * s - pad + q d lies inside [0, W). Outside them the im2col entry is padding.
+struct ColumnRange {
+  std::int64_t lo, hi;
+};
+ColumnRange inside(std::int64_t out, std::int64_t in, std::int64_t s, std::int64_t pad,
+                   std::int64_t offset) {
+  // ow s - pad + offset >= 0  <=>  ow >= ceil((pad - offset) / s)
+  const std::int64_t first = pad - offset;
+  std::int64_t lo = first <= 0 ? 0 : (first + s - 1) / s;
+  // ow s - pad + offset <= in - 1  <=>  ow <= floor((in - 1 + pad - offset) / s)
+  const std::int64_t last = in - 1 + pad - offset;
+  std::int64_t hi = last < 0 ? 0 : last / s + 1;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+  return {lo, hi};
+}
+
+// im2col of one image's channel group into columns [col0, col0 + L) of `cols`, a
+// (K, ld) matrix: row (c, p, q), column (oh, ow) = x[c, oh s_h - pad_h + p d_h, ...].
+template <class T>
+void im2col(const Geometry& g, const T* x, T* cols, std::int64_t ld) {
+  for (std::int64_t c = 0; c < g.Cg; ++c)
+    for (std::int64_t p = 0; p < g.kh; ++p)
+      for (std::int64_t q = 0; q < g.kw; ++q) {
+        T* row = cols + ((c * g.kh + p) * g.kw + q) * ld;
+        const ColumnRange cr = inside(g.OW, g.W, g.stride.w, g.padding.w, q * g.dilation.w);
+        const std::int64_t shift = q * g.dilation.w - g.padding.w;
+        for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+          T* out = row + oh * g.OW;
+          const std::int64_t ih = oh * g.stride.h - g.padding.h + p * g.dilation.h;
+          if (ih < 0 || ih >= g.H) {
+            std::fill(out, out + g.OW, T(0));
+            continue;
+          }
+          const T* in = x + (c * g.H + ih) * g.W;
+          std::fill(out, out + cr.lo, T(0));
+          if (g.stride.w == 1)
+            std::memcpy(out + cr.lo, in + cr.lo + shift,
+                        static_cast<std::size_t>(cr.hi - cr.lo) * sizeof(T));
+          else
+            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow] = in[ow * g.stride.w + shift];
+          std::fill(out + cr.hi, out + g.OW, T(0));
+        }
+      }
+}
+
+// The adjoint of im2col: adds each column entry back to the input element it came from.
+template <class T>
+void col2im(const Geometry& g, const T* cols, std::int64_t ld, T* dx) {
+  for (std::int64_t c = 0; c < g.Cg; ++c)
+    for (std::int64_t p = 0; p < g.kh; ++p)
+      for (std::int64_t q = 0; q < g.kw; ++q) {
+        const T* row = cols + ((c * g.kh + p) * g.kw + q) * ld;
+        const ColumnRange cr = inside(g.OW, g.W, g.stride.w, g.padding.w, q * g.dilation.w);
+        const std::int64_t shift = q * g.dilation.w - g.padding.w;
+        for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+          const std::int64_t ih = oh * g.stride.h - g.padding.h + p * g.dilation.h;
+          if (ih < 0 || ih >= g.H) continue;
+          const T* in = row + oh * g.OW;
+          T* out = dx + (c * g.H + ih) * g.W;
+          if (g.stride.w == 1)
+            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow + shift] += in[ow];
+          else
+            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow * g.stride.w + shift] += in[ow];
+        }
+      }
+}
+
+// Images are processed a chunk at a time: one im2col matrix (K, nb L) per chunk and group,
+// so that each GEMM covers nb images. nb follows from the layer's size alone (never the
+// thread count), so the order in which the weight gradient's partial sums are added is
+// fixed. kChunkBytes keeps the chunk's columns within L2.
+constexpr std::int64_t kChunkBytes = std::int64_t{1} << 20;
+// At least this many chunks when the batch allows, so that the pool has work to split.
+constexpr std::int64_t kMinChunks = 8;
+
+std::int64_t images_per_chunk(const Geometry& g, std::size_t element) {
+  const std::int64_t per_image = g.patch() * g.plane() * static_cast<std::int64_t>(element);
+  std::int64_t nb = std::max<std::int64_t>(1, kChunkBytes / std::max<std::int64_t>(per_image, 1));
+  nb = std::min(nb, std::max<std::int64_t>(1, (g.N + kMinChunks - 1) / kMinChunks));
+  return std::max<std::int64_t>(1, std::min(nb, g.N));
+}
+
+// One scratch buffer per thread, grown as needed and kept: a conv net's layers ask for
+// the same sizes every step, so after the first they cost no allocation.
+template <class T>
+T* scratch(std::size_t slot, std::int64_t count) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[slot];
+  if (b.size() < static_cast<std::size_t>(count)) b.resize(static_cast<std::size_t>(count));
+  return b.data();
+}
+
+// The im2col matrix of images [n0, n0 + nb), group gi: (K, nb L), image j in columns
+// [j L, (j + 1) L). A direct (1x1) convolution of one image is its input itself.
+template <class T>
+const T* columns(const Geometry& g, const T* x, std::int64_t n0, std::int64_t nb, std::int64_t gi,
+                 std::int64_t& ld) {
+  const std::int64_t L = g.plane();
+  if (g.direct() && nb == 1) {
+    ld = L;
+    return x + (n0 * g.C + gi * g.Cg) * g.in_plane();
+  }
+  ld = nb * L;
+  T* cols = scratch<T>(0, g.patch() * nb * L);
+  for (std::int64_t j = 0; j < nb; ++j)
+    im2col(g, x + ((n0 + j) * g.C + gi * g.Cg) * g.in_plane(), cols + j * L, ld);
+  return cols;
+}
+
+template <class T>
+void forward(const Geometry& g, const T* x, const T* w, const T* b, T* y) {
+  const std::int64_t L = g.plane(), K = g.patch();
+  const std::int64_t nb = images_per_chunk(g, sizeof(T));
+  const std::int64_t chunks = (g.N + nb - 1) / nb;
+  parallel_for(chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
+      const std::int64_t n0 = chunk * nb, len = std::min(nb, g.N - n0);
+      for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+        std::int64_t ld = 0;
+        const T* cols = columns(g, x, n0, len, gi, ld);
+        const T* wg = w + gi * g.Og * K;
+        if (len == 1) {  // straight into the image's output channels
+          gemm<T>(false, false, g.Og, L, K, wg, K, cols, ld, T(0), y + (n0 * g.O + gi * g.Og) * L,
+                  L);
+          continue;
+        }
+        // (Og, len L), then each image's (Og, L) block to its place in (N, O, L).
+        T* out = scratch<T>(1, g.Og * len * L);
+        gemm<T>(false, false, g.Og, len * L, K, wg, K, cols, ld, T(0), out, len * L);
+        for (std::int64_t o = 0; o < g.Og; ++o)
+          for (std::int64_t j = 0; j < len; ++j)
+            std::memcpy(y + ((n0 + j) * g.O + gi * g.Og + o) * L, out + (o * len + j) * L,
+                        static_cast<std::size_t>(L) * sizeof(T));
+      }
+      if (b)
+        for (std::int64_t n = n0; n < n0 + len; ++n)
+          for (std::int64_t o = 0; o < g.O; ++o) {
+            T* row = y + (n * g.O + o) * L;
+            const T bo = b[o];
+            for (std::int64_t i = 0; i < L; ++i) row[i] += bo;
+          }
+    }
+  });
+}
+
+// The upstream gradient of images [n0, n0 + len), group gi, as one (Og, len L) matrix.
+template <class T>
+const T* gathered(const Geometry& g, const T* gy, std::int64_t n0, std::int64_t len,
+                  std::int64_t gi, std::int64_t& ld) {
+  const std::int64_t L = g.plane();
+  if (len == 1) {
+    ld = L;
+    return gy + (n0 * g.O + gi * g.Og) * L;
+  }
+  ld = len * L;
+  T* out = scratch<T>(1, g.Og * len * L);
+  for (std::int64_t o = 0; o < g.Og; ++o)
+    for (std::int64_t j = 0; j < len; ++j)
+      std::memcpy(out + (o * len + j) * L, gy + ((n0 + j) * g.O + gi * g.Og + o) * L,
+                  static_cast<std::size_t>(L) * sizeof(T));
+  return out;
+}
+
+// dx = col2im(W^T g) and dW = sum over chunks of g im2col(x)^T; the chunks' dW are
+// summed afterwards in chunk order.
+template <class T>
+void backward(const Geometry& g, const T* x, const T* w, const T* gy, T* dx, T* dw) {
+  const std::int64_t L = g.plane(), K = g.patch();
+  const std::int64_t nb = images_per_chunk(g, sizeof(T));
+  const std::int64_t chunks = (g.N + nb - 1) / nb;
+  const std::int64_t wsize = g.O * K;
+  std::vector<T> partial(dw ? static_cast<std::size_t>(chunks * wsize) : 0);
+  if (dx) std::fill(dx, dx + g.N * g.C * g.in_plane(), T(0));
+  parallel_for(chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+    for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
+      const std::int64_t n0 = chunk * nb, len = std::min(nb, g.N - n0);
+      for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+        std::int64_t ldg = 0;
+        const T* gg = gathered(g, gy, n0, len, gi, ldg);
+        const T* wg = w + gi * g.Og * K;
+        if (dw) {
+          std::int64_t ld = 0;
+          const T* cols = columns(g, x, n0, len, gi, ld);
+          gemm<T>(false, true, g.Og, K, len * L, gg, ldg, cols, ld, T(0),
+                  partial.data() + chunk * wsize + gi * g.Og * K, K);
+        }
+        if (dx) {
+          T* dcols = scratch<T>(0, K * len * L);  // the im2col buffer is free again
+          gemm<T>(true, false, K, len * L, g.Og, wg, K, gg, ldg, T(0), dcols, len * L);
+          for (std::int64_t j = 0; j < len; ++j)
+            col2im(g, dcols + j * L, len * L, dx + ((n0 + j) * g.C + gi * g.Cg) * g.in_plane());
+        }
+      }
+    }
+  });
+  if (!dw) return;
+  parallel_for(wsize, kernels::kGrain, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      T s = 0;
+      for (std::int64_t chunk = 0; chunk < chunks; ++chunk)
+        s += partial[static_cast<std::size_t>(chunk * wsize + i)];
+      dw[i] = s;
+    }
+  });
+}
+
+// db[o] = the sum of g over images and positions, each channel in one fixed order.
+template <class T>
+void bias_grad(const Geometry& g, const T* gy, T* db) {
+  const std::int64_t L = g.plane();
+  parallel_for(g.O, 1, [&](std::int64_t o0, std::int64_t o1) {
+    for (std::int64_t o = o0; o < o1; ++o) {
+      double s = 0;
+      for (std::int64_t n = 0; n < g.N; ++n) {
+        const T* row = gy + (n * g.O + o) * L;
+        T r = 0;
+        for (std::int64_t i = 0; i < L; ++i) r += row[i];
+        s += static_cast<double>(r);
+      }
+      db[o] = static_cast<T>(s);
+    }
+  });
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride,
+              Size2 padding, Size2 dilation, std::int64_t groups) {
+  const Geometry g = check(x, weight, bias, stride, padding, dilation, groups);
+  Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW}, x.dtype());
+  dispatch(x.dtype(), [&]<class T>(T) {
+    forward<T>(g, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+               y.data<T>());
+  });
+  if (!should_record({&x, &weight, &bias})) return y;
+  return record(kConv, y, {&x, &weight, &bias},
+                [x = x.detach(), weight = weight.detach(), g](const Tensor& gy, Needs needs) {
+                  Grads grads(3);
+                  if (needs[0]) grads[0] = Tensor::empty(x.shape(), x.dtype());
+                  if (needs[1]) grads[1] = Tensor::empty(weight.shape(), x.dtype());
+                  if (needs[2]) grads[2] = Tensor::empty({g.O}, x.dtype());
+                  dispatch(x.dtype(), [&]<class T>(T) {
+                    if (needs[0] || needs[1])
+                      backward<T>(g, x.data<T>(), weight.data<T>(), gy.data<T>(),
+                                  needs[0] ? grads[0].data<T>() : nullptr,
+                                  needs[1] ? grads[1].data<T>() : nullptr);
+                    if (needs[2]) bias_grad<T>(g, gy.data<T>(), grads[2].data<T>());
+                  });
+                  return grads;
+                });
+}
+
+}  // namespace tapegrad
