@@ -3,20 +3,60 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/threads.hpp>
 #include <thread>
 #include <vector>
 
+// OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernels at load time; these two
+// start that choice again. Weak: another OpenBLAS build has neither, and then nothing is
+// changed.
+extern "C" void gotoblas_dynamic_init(void) __attribute__((weak));
+extern "C" void gotoblas_dynamic_quit(void) __attribute__((weak));
+
 namespace tapegrad {
 namespace {
+
+// OpenBLAS 0.3.21 (Debian 12) does not know CPUs newer than itself (an Emerald Rapids
+// Xeon, CPU model 207, say) and falls back to its oldest x86-64 kernels, "Prescott":
+// sgemm at a quarter of the speed its AVX-512 kernels reach on the same core. When the
+// kernels it chose are older than the instructions the CPU has, choose again with the
+// newest kernel family the CPU can run. An OPENBLAS_CORETYPE that the user set is kept.
+void choose_blas_kernels() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr) return;
+  __builtin_cpu_init();  // this runs among the static constructors: maybe before libgcc's
+  const char* wanted = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    wanted = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    wanted = "Haswell";
+  if (wanted == nullptr) return;
+  std::string current = openblas_get_corename();
+  for (char& c : current) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // The kernel families without AVX2 and FMA: a CPU that has them deserves better.
+  constexpr std::array<std::string_view, 21> kOlder = {
+      "prescott",    "core2",        "penryn",     "dunnington", "nehalem",   "sandybridge",
+      "atom",        "katmai",       "coppermine", "northwood",  "banias",    "athlon",
+      "opteron",     "opteron_sse3", "barcelona",  "bobcat",     "bulldozer", "piledriver",
+      "steamroller", "excavator",    "nano"};
+  if (std::find(kOlder.begin(), kOlder.end(), current) == kOlder.end()) return;
+  setenv("OPENBLAS_CORETYPE", wanted, 0);  // before main: no other thread reads it
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+}
 
 thread_local bool inside_region = false;
 
@@ -172,6 +212,7 @@ Pool& pool() {
   // Built on first use (or at start-up, below), never destroyed: worker threads must
   // not be joined from a static destructor while other statics may still compute.
   static Pool* p = [] {
+    choose_blas_kernels();
     openblas_set_num_threads(1);  // tapegrad splits products itself; see threads.hpp
     return new Pool(threads_from_environment());
   }();
@@ -189,6 +230,11 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return pool().threads(); }
+
+std::string blas_kernels() {
+  pool();  // the choice is made with the pool
+  return openblas_get_corename();
+}
 
 namespace detail {
 

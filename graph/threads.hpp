@@ -15,9 +15,17 @@
 /// PyTorch-with-OpenBLAS slower on two threads than on one). A program that calls
 /// cblas directly gets one OpenBLAS thread.
 ///
+/// OpenBLAS (Debian's is built for every x86-64 CPU and picks its kernels when it loads)
+/// falls back to its oldest kernels on a CPU newer than its release. When the kernels it
+/// picked lack the AVX2/FMA or AVX-512 instructions the CPU has, tapegrad has it pick
+/// again at start-up (SkylakeX or Haswell kernels): matrix products of four times the
+/// speed on such a machine. An `OPENBLAS_CORETYPE` set by the user is always kept;
+/// blas_kernels() says which kernels are in use.
+///
 /// Results do not depend on the thread count: work is split into disjoint ranges,
 /// never into partial sums that are added in a varying order.
 #include <cstdint>
+#include <string>
 #include <tapegrad/graph/export.hpp>
 #include <type_traits>
 
@@ -29,6 +37,9 @@ TAPEGRAD_API void set_num_threads(int n);
 
 /// The number of threads tapegrad computes with now.
 TAPEGRAD_API int num_threads();
+/// The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), as
+/// openblas_get_corename() reports it.
+TAPEGRAD_API std::string blas_kernels();
 
 namespace detail {
 /// Type-erased body of parallel_for.

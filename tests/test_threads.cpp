@@ -147,3 +147,14 @@ BOOST_AUTO_TEST_CASE(environment_variable_sets_the_count_at_startup,
   BOOST_TEST(tg::num_threads() == asked);
   BOOST_TEST(openblas_get_num_threads() == 1);
 }
+
+BOOST_AUTO_TEST_CASE(blas_kernels_use_the_instructions_the_cpu_has) {
+  // OpenBLAS 0.3.21 falls back to "Prescott" on CPUs newer than itself; tapegrad has it
+  // choose again (threads.hpp). A user's OPENBLAS_CORETYPE is kept as it is.
+  const std::string kernels = tapegrad::blas_kernels();
+  BOOST_TEST_MESSAGE("OpenBLAS kernels: " << kernels);
+  BOOST_TEST(!kernels.empty());
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    BOOST_TEST(kernels != "Prescott");
+}
