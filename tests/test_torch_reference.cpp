@@ -146,7 +146,9 @@ const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
                                           "mse",
                                           "bce_with_logits_large_logits",
                                           "softmax_cross_entropy_soft_targets",
-                                          "shape_ops_and_elementwise"};
+                                          "shape_ops_and_elementwise",
+                                          "conv_net",
+                                          "conv_batch_norm"};
 
 }  // namespace
 
@@ -246,5 +248,25 @@ BOOST_AUTO_TEST_CASE(shape_ops_and_elementwise_functions_match_torch) {
     const Tensor q = sqrt(clamp(x, -0.5, 0.8) + 1.0);
     return sum(mx) + mean(p) + mean(q) + sum(square(select(x, 1, 2))) + sum(2.0 / (abs(y) + 1.0)) +
            sum(exp(-x) * log(abs(x) + 1.0));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(conv_net_matches_torch) {
+  check_against_torch("conv_net", [](const Inputs& in) {
+    Tensor h = max_pool2d(relu(conv2d(in.at("x"), in.at("w1"), in.at("b1"), 1, 1)), 2);
+    h = conv2d(h, in.at("w2"), in.at("b2"), 1, 2, 2, 2);
+    h = avg_pool2d(tanh(h), 3, 1, 1);
+    h = adaptive_avg_pool2d(h, 3);
+    const Tensor z = matmul(flatten(h, 1), transpose(in.at("W"))) + in.at("b");
+    return softmax_cross_entropy(z, in.at("y"), 1);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(conv_with_batch_norm_matches_torch) {
+  check_against_torch("conv_batch_norm", [](const Inputs& in) {
+    Tensor h = conv2d(pad(in.at("x"), {1, 0, 2, 1}), in.at("w"), Tensor(), 2);
+    h = batch_norm(h, Tensor(), Tensor(), in.at("gamma"), in.at("beta"), true, 0.1, 1e-5, 1);
+    h = max_pool2d(relu(h), 2, 1);
+    return sum(h * h) / 7.0;
   });
 }

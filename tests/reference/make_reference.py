@@ -170,6 +170,36 @@ def main():
             + torch.sum(2.0 / (torch.abs(y) + 1)) + torch.sum(torch.exp(-x) * torch.log(torch.abs(x) + 1)))
     c.write(out, loss)
 
+    # A small conv net: conv (padding), relu, max pool, a grouped dilated conv, average
+    # pooling with padding, adaptive average pooling, flatten, linear, cross-entropy.
+    c = Case("conv_net")
+    x = c.input("x", randn(3, 2, 9, 9))
+    y = c.input("y", labels(3, 5), requires_grad=False)
+    w1 = c.input("w1", randn(4, 2, 3, 3, scale=0.5))
+    b1 = c.input("b1", randn(4, scale=0.1))
+    w2 = c.input("w2", randn(6, 2, 3, 3, scale=0.5))
+    b2 = c.input("b2", randn(6, scale=0.1))
+    W = c.input("W", randn(5, 54, scale=0.2))
+    b = c.input("b", randn(5, scale=0.1))
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2)             # (3, 4, 4, 4)
+    h = F.conv2d(h, w2, b2, stride=1, padding=2, dilation=2, groups=2)       # (3, 6, 4, 4)
+    h = F.avg_pool2d(torch.tanh(h), 3, stride=1, padding=1)                  # (3, 6, 4, 4)
+    h = F.adaptive_avg_pool2d(h, 3)                                          # (3, 6, 3, 3)
+    z = torch.flatten(h, 1) @ W.T + b                                        # (3, 5)
+    c.write(out, F.cross_entropy(z, y.long()))
+
+    # Strided convolution without bias, batch norm over images (training), overlapping
+    # max pooling, zero padding by F.pad.
+    c = Case("conv_batch_norm")
+    x = c.input("x", randn(4, 3, 7, 7))
+    w = c.input("w", randn(5, 3, 3, 3, scale=0.4))
+    gamma = c.input("gamma", 1.0 + randn(5, scale=0.1))
+    beta = c.input("beta", randn(5, scale=0.1))
+    h = F.conv2d(F.pad(x, (1, 0, 2, 1)), w, None, stride=2)                  # (4, 5, 4, 3)
+    h = F.batch_norm(h, None, None, gamma, beta, training=True, eps=1e-5)
+    h = F.max_pool2d(F.relu(h), 2, stride=1)                                 # (4, 5, 3, 2)
+    c.write(out, torch.sum(h * h) / 7.0)
+
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.txt")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
