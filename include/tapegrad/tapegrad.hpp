@@ -13,6 +13,7 @@
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/data/idx.hpp>
+#include <tapegrad/data/images.hpp>
 #include <tapegrad/data/toy.hpp>
 #include <tapegrad/data/transforms.hpp>
 #include <tapegrad/graph/anomaly.hpp>
