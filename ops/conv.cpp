@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <tapegrad/graph/autograd.hpp>
@@ -119,8 +120,10 @@ ColumnRange inside(std::int64_t out, std::int64_t in, std::int64_t s, std::int64
 
 // im2col of one image's channel group into columns [col0, col0 + L) of `cols`, a
 // (K, ld) matrix: row (c, p, q), column (oh, ow) = x[c, oh s_h - pad_h + p d_h, ...].
+// The rows of a small image are short (28 or 10 values): plain loops, not a memcpy and
+// two memsets per row, which cost more in calls than in copying.
 template <class T>
-void im2col(const Geometry& g, const T* x, T* cols, std::int64_t ld) {
+void im2col(const Geometry& g, const T* __restrict x, T* __restrict cols, std::int64_t ld) {
   for (std::int64_t c = 0; c < g.Cg; ++c)
     for (std::int64_t p = 0; p < g.kh; ++p)
       for (std::int64_t q = 0; q < g.kw; ++q) {
@@ -131,17 +134,16 @@ void im2col(const Geometry& g, const T* x, T* cols, std::int64_t ld) {
           T* out = row + oh * g.OW;
           const std::int64_t ih = oh * g.stride.h - g.padding.h + p * g.dilation.h;
           if (ih < 0 || ih >= g.H) {
-            std::fill(out, out + g.OW, T(0));
+            for (std::int64_t ow = 0; ow < g.OW; ++ow) out[ow] = T(0);
             continue;
           }
-          const T* in = x + (c * g.H + ih) * g.W;
-          std::fill(out, out + cr.lo, T(0));
+          const T* in = x + (c * g.H + ih) * g.W + shift;
+          for (std::int64_t ow = 0; ow < cr.lo; ++ow) out[ow] = T(0);
           if (g.stride.w == 1)
-            std::memcpy(out + cr.lo, in + cr.lo + shift,
-                        static_cast<std::size_t>(cr.hi - cr.lo) * sizeof(T));
+            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow] = in[ow];
           else
-            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow] = in[ow * g.stride.w + shift];
-          std::fill(out + cr.hi, out + g.OW, T(0));
+            for (std::int64_t ow = cr.lo; ow < cr.hi; ++ow) out[ow] = in[ow * g.stride.w];
+          for (std::int64_t ow = cr.hi; ow < g.OW; ++ow) out[ow] = T(0);
         }
       }
 }
@@ -183,6 +185,24 @@ std::int64_t images_per_chunk(const Geometry& g, std::size_t element) {
   return std::max<std::int64_t>(1, std::min(nb, g.N));
 }
 
+// The im2col matrices a forward pass keeps for its backward: those of a layer whose
+// matrices take at most 32 MiB in all (LeNet's, the first layer of most nets), so that
+// the backward does not build them again; larger ones are rebuilt, chunk by chunk, to keep
+// the memory of a deep net's graph near its activations'.
+std::atomic<std::int64_t> save_budget{std::int64_t{32} << 20};  // bytes; see set_conv_column_budget
+
+bool saves_columns(const Geometry& g, std::size_t element) {
+  if (g.direct() && images_per_chunk(g, element) == 1) return false;  // the input itself
+  return g.N * g.groups * g.patch() * g.plane() * static_cast<std::int64_t>(element) <=
+         save_budget.load(std::memory_order_relaxed);
+}
+
+// Where chunk [n0, n0 + nb), group gi, starts among the saved matrices: chunk after chunk,
+// each its groups' (K, nb L) matrices one after another.
+std::int64_t saved_offset(const Geometry& g, std::int64_t n0, std::int64_t nb, std::int64_t gi) {
+  return (n0 * g.groups + gi * nb) * g.patch() * g.plane();
+}
+
 // One scratch buffer per thread, grown as needed and kept: a conv net's layers ask for
 // the same sizes every step, so after the first they cost no allocation.
 template <class T>
@@ -194,24 +214,26 @@ T* scratch(std::size_t slot, std::int64_t count) {
 }
 
 // The im2col matrix of images [n0, n0 + nb), group gi: (K, nb L), image j in columns
-// [j L, (j + 1) L). A direct (1x1) convolution of one image is its input itself.
+// [j L, (j + 1) L). A direct (1x1) convolution of one image is its input itself. Written
+// into `saved` at the chunk's place when the forward pass keeps it for the backward,
+// else into this thread's scratch buffer.
 template <class T>
 const T* columns(const Geometry& g, const T* x, std::int64_t n0, std::int64_t nb, std::int64_t gi,
-                 std::int64_t& ld) {
+                 std::int64_t& ld, T* saved = nullptr) {
   const std::int64_t L = g.plane();
   if (g.direct() && nb == 1) {
     ld = L;
     return x + (n0 * g.C + gi * g.Cg) * g.in_plane();
   }
   ld = nb * L;
-  T* cols = scratch<T>(0, g.patch() * nb * L);
+  T* cols = saved ? saved + saved_offset(g, n0, nb, gi) : scratch<T>(0, g.patch() * nb * L);
   for (std::int64_t j = 0; j < nb; ++j)
     im2col(g, x + ((n0 + j) * g.C + gi * g.Cg) * g.in_plane(), cols + j * L, ld);
   return cols;
 }
 
 template <class T>
-void forward(const Geometry& g, const T* x, const T* w, const T* b, T* y) {
+void forward(const Geometry& g, const T* x, const T* w, const T* b, T* y, T* saved) {
   const std::int64_t L = g.plane(), K = g.patch();
   const std::int64_t nb = images_per_chunk(g, sizeof(T));
   const std::int64_t chunks = (g.N + nb - 1) / nb;
@@ -220,7 +242,7 @@ void forward(const Geometry& g, const T* x, const T* w, const T* b, T* y) {
       const std::int64_t n0 = chunk * nb, len = std::min(nb, g.N - n0);
       for (std::int64_t gi = 0; gi < g.groups; ++gi) {
         std::int64_t ld = 0;
-        const T* cols = columns(g, x, n0, len, gi, ld);
+        const T* cols = columns(g, x, n0, len, gi, ld, saved);
         const T* wg = w + gi * g.Og * K;
         if (len == 1) {  // straight into the image's output channels
           gemm<T>(false, false, g.Og, L, K, wg, K, cols, ld, T(0), y + (n0 * g.O + gi * g.Og) * L,
@@ -267,7 +289,8 @@ const T* gathered(const Geometry& g, const T* gy, std::int64_t n0, std::int64_t 
 // dx = col2im(W^T g) and dW = sum over chunks of g im2col(x)^T; the chunks' dW are
 // summed afterwards in chunk order.
 template <class T>
-void backward(const Geometry& g, const T* x, const T* w, const T* gy, T* dx, T* dw) {
+void backward(const Geometry& g, const T* x, const T* saved, const T* w, const T* gy, T* dx,
+              T* dw) {
   const std::int64_t L = g.plane(), K = g.patch();
   const std::int64_t nb = images_per_chunk(g, sizeof(T));
   const std::int64_t chunks = (g.N + nb - 1) / nb;
@@ -282,8 +305,9 @@ void backward(const Geometry& g, const T* x, const T* w, const T* gy, T* dx, T* 
         const T* gg = gathered(g, gy, n0, len, gi, ldg);
         const T* wg = w + gi * g.Og * K;
         if (dw) {
-          std::int64_t ld = 0;
-          const T* cols = columns(g, x, n0, len, gi, ld);
+          std::int64_t ld = len * L;
+          const T* cols =
+              saved ? saved + saved_offset(g, n0, len, gi) : columns(g, x, n0, len, gi, ld);
           gemm<T>(false, true, g.Og, K, len * L, gg, ldg, cols, ld, T(0),
                   partial.data() + chunk * wsize + gi * g.Og * K, K);
         }
@@ -331,26 +355,40 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
               Size2 padding, Size2 dilation, std::int64_t groups) {
   const Geometry g = check(x, weight, bias, stride, padding, dilation, groups);
   Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW}, x.dtype());
+  const bool recording = should_record({&x, &weight, &bias});
+  // The im2col matrices, kept for the weight gradient when small enough (saves_columns).
+  const bool keep = recording && weight.requires_grad() &&
+                    saves_columns(g, x.dtype() == float32 ? sizeof(float) : sizeof(double));
+  Tensor saved =
+      keep ? Tensor::empty({g.N * g.groups * g.patch() * g.plane()}, x.dtype()) : Tensor();
   dispatch(x.dtype(), [&]<class T>(T) {
     forward<T>(g, x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
-               y.data<T>());
+               y.data<T>(), keep ? saved.data<T>() : nullptr);
   });
-  if (!should_record({&x, &weight, &bias})) return y;
+  if (!recording) return y;
+  // The rule keeps the input only when it rebuilds the matrices from it.
   return record(kConv, y, {&x, &weight, &bias},
-                [x = x.detach(), weight = weight.detach(), g](const Tensor& gy, Needs needs) {
+                [x = keep ? Tensor() : x.detach(), saved, weight = weight.detach(), g](
+                    const Tensor& gy, Needs needs) {
+                  const Dtype dtype = weight.dtype();
                   Grads grads(3);
-                  if (needs[0]) grads[0] = Tensor::empty(x.shape(), x.dtype());
-                  if (needs[1]) grads[1] = Tensor::empty(weight.shape(), x.dtype());
-                  if (needs[2]) grads[2] = Tensor::empty({g.O}, x.dtype());
-                  dispatch(x.dtype(), [&]<class T>(T) {
+                  if (needs[0]) grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dtype);
+                  if (needs[1]) grads[1] = Tensor::empty(weight.shape(), dtype);
+                  if (needs[2]) grads[2] = Tensor::empty({g.O}, dtype);
+                  dispatch(dtype, [&]<class T>(T) {
                     if (needs[0] || needs[1])
-                      backward<T>(g, x.data<T>(), weight.data<T>(), gy.data<T>(),
-                                  needs[0] ? grads[0].data<T>() : nullptr,
+                      backward<T>(g, x.defined() ? x.data<T>() : nullptr,
+                                  saved.defined() ? saved.data<T>() : nullptr, weight.data<T>(),
+                                  gy.data<T>(), needs[0] ? grads[0].data<T>() : nullptr,
                                   needs[1] ? grads[1].data<T>() : nullptr);
                     if (needs[2]) bias_grad<T>(g, gy.data<T>(), grads[2].data<T>());
                   });
                   return grads;
                 });
 }
+
+namespace detail {
+std::int64_t set_conv_column_budget(std::int64_t bytes) { return save_budget.exchange(bytes); }
+}  // namespace detail
 
 }  // namespace tapegrad

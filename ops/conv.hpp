@@ -52,4 +52,11 @@ TAPEGRAD_API Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& 
                            Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1,
                            std::int64_t groups = 1);
 
+namespace detail {
+/// The most bytes of im2col matrices a recorded conv2d keeps for its backward (32 MiB by
+/// default; a layer that would need more rebuilds them from its input in the backward).
+/// Returns the previous budget. For tests of both paths and for measuring the trade.
+TAPEGRAD_API std::int64_t set_conv_column_budget(std::int64_t bytes);
+}  // namespace detail
+
 }  // namespace tapegrad

@@ -156,6 +156,37 @@ BOOST_AUTO_TEST_CASE(conv2d_grad_of_chunked_batches_matches_finite_differences) 
         {u({16, 2, 3, 3}), u({3, 2, 1, 1})});
 }
 
+BOOST_AUTO_TEST_CASE(conv2d_grad_with_rebuilt_columns_matches_finite_differences) {
+  // A budget of 0 bytes: no im2col matrix is kept, the backward builds them again.
+  const std::int64_t before = detail::set_conv_column_budget(0);
+  for (const Case& c : kCases) {
+    if (c.x[0] > 4) continue;
+    check(
+        "conv2d rebuilt " + describe(c), [c](const std::vector<Tensor>& in) { return conv(c, in); },
+        inputs(c));
+  }
+  check("conv2d rebuilt chunked 3x3",
+        [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], 1, 1); },
+        {u({16, 1, 4, 3}), u({2, 1, 3, 3}), u({2})});
+  detail::set_conv_column_budget(before);
+}
+
+BOOST_AUTO_TEST_CASE(conv2d_gives_the_same_bits_kept_or_rebuilt) {
+  auto run = [] {
+    Tensor x = tt::uniform({20, 4, 9, 9}, -1, 1, 21), w = tt::uniform({6, 2, 3, 3}, -1, 1, 22);
+    x.requires_grad_();
+    w.requires_grad_();
+    Tensor y = conv2d(x, w, Tensor(), 2, 1, 1, 2);
+    (y * y).sum().backward();
+    return std::vector<std::vector<double>>{x.grad().to_vector(), w.grad().to_vector()};
+  };
+  const auto kept = run();
+  const std::int64_t before = detail::set_conv_column_budget(0);
+  const auto rebuilt = run();
+  detail::set_conv_column_budget(before);
+  BOOST_TEST((kept == rebuilt));
+}
+
 BOOST_AUTO_TEST_CASE(conv2d_gives_the_same_bits_for_any_thread_count) {
   const int before = num_threads();
   auto run = [](int threads) {
