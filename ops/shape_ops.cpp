@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <numeric>
+#include <range/v3/algorithm/any_of.hpp>
 #include <range/v3/algorithm/count.hpp>
 #include <range/v3/algorithm/find.hpp>
 #include <range/v3/view/filter.hpp>
@@ -53,6 +56,23 @@ Tensor reshape(const Tensor& x, Shape shape) {
 Tensor flatten(const Tensor& x) {
   kernels::check_defined("flatten", x);
   return reshape(x, {x.numel()});
+}
+
+Tensor flatten(const Tensor& x, int start_dim, int end_dim) {
+  kernels::check_defined("flatten", x);
+  // A scalar flattens as the one-element vector it is (torch.flatten's rule).
+  const Shape& in = x.dim() == 0 ? Shape{1} : x.shape();
+  const int start = normalize_axis("flatten", start_dim, in);
+  const int end = normalize_axis("flatten", end_dim, in);
+  if (end < start)
+    throw IndexError(
+        fmt::format("flatten: end_dim {} comes before start_dim {} for a tensor of shape {}",
+                    end_dim, start_dim, shape_str(x.shape())));
+  Shape shape(in.begin(), in.begin() + start);
+  shape.push_back(std::accumulate(in.begin() + start, in.begin() + end + 1, std::int64_t{1},
+                                  std::multiplies<>()));
+  shape.insert(shape.end(), in.begin() + end + 1, in.end());
+  return reshape(x, shape);
 }
 
 Tensor transpose(const Tensor& x) {
@@ -180,6 +200,84 @@ Tensor index_select(const Tensor& x, int axis, const std::vector<std::int64_t>& 
                   });
                   return Grads{dx};
                 });
+}
+
+namespace {
+
+// Calls f(x_offset, padded_offset) for every row (run along the last axis) of a tensor of
+// shape `in` placed inside one of shape `out` at the offsets `before` (one per axis):
+// the offsets, in elements, of the row's first element in each.
+template <class F>
+void for_each_row_inside(const Shape& in, const Shape& out, const std::vector<std::int64_t>& before,
+                         F f) {
+  const std::size_t nd = in.size();
+  if (nd == 0) {
+    f(std::int64_t{0}, std::int64_t{0});
+    return;
+  }
+  const auto out_strides = strides_of(out);
+  std::int64_t rows = 1;
+  for (std::size_t d = 0; d + 1 < nd; ++d) rows *= in[d];
+  if (rows == 0 || in[nd - 1] == 0) return;
+  std::int64_t at = 0;  // the offset in `out` of the current row's first element
+  for (std::size_t d = 0; d < nd; ++d) at += before[d] * out_strides[d];
+  std::vector<std::int64_t> idx(nd, 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    f(r * in[nd - 1], at);
+    for (std::size_t d = nd - 1; d-- > 0;) {  // odometer over the outer axes
+      at += out_strides[d];
+      if (++idx[d] < in[d]) break;
+      at -= out_strides[d] * in[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
+  kernels::check_defined("pad", x);
+  const std::size_t nd = x.shape().size();
+  if (pads.size() % 2 != 0)
+    throw ValueError(
+        fmt::format("pad: pads must come in (before, after) pairs, got {} values {} "
+                    "for input {}",
+                    pads.size(), pads, shape_str(x.shape())));
+  if (pads.size() / 2 > nd)
+    throw ValueError(fmt::format("pad: {} pairs of padding {} for a {}-D input {}", pads.size() / 2,
+                                 pads, nd, shape_str(x.shape())));
+  if (ranges::any_of(pads, [](std::int64_t p) { return p < 0; }))
+    throw ValueError(fmt::format("pad: padding must be at least 0, got {} for input {}", pads,
+                                 shape_str(x.shape())));
+  // Pair k pads axis nd - 1 - k: torch's order, from the last axis.
+  Shape shape = x.shape();
+  std::vector<std::int64_t> before(nd, 0);
+  for (std::size_t k = 0; k < pads.size() / 2; ++k) {
+    const std::size_t axis = nd - 1 - k;
+    before[axis] = pads[2 * k];
+    shape[axis] += pads[2 * k] + pads[2 * k + 1];
+  }
+  Tensor out = full(shape, value, x.dtype());
+  const std::size_t bytes = dtype_size(x.dtype());
+  const std::size_t run = (nd == 0 ? 1 : static_cast<std::size_t>(x.shape().back())) * bytes;
+  const auto* src = static_cast<const char*>(x.raw_data());
+  auto* dst = static_cast<char*>(out.raw_data());
+  for_each_row_inside(x.shape(), shape, before, [&](std::int64_t from, std::int64_t to) {
+    std::memcpy(dst + to * bytes, src + from * bytes, run);
+  });
+  if (!should_record({&x})) return out;
+  // d/dx = the interior of g: the same rows copied back.
+  return record("pad", out, {&x}, [from = x.shape(), before](const Tensor& g, Needs) {
+    Tensor dx = Tensor::empty(from, g.dtype());
+    const std::size_t bytes = dtype_size(g.dtype());
+    const std::size_t run = (from.empty() ? 1 : static_cast<std::size_t>(from.back())) * bytes;
+    const auto* src = static_cast<const char*>(g.raw_data());
+    auto* dst = static_cast<char*>(dx.raw_data());
+    for_each_row_inside(from, g.shape(), before, [&](std::int64_t to, std::int64_t at) {
+      std::memcpy(dst + to * bytes, src + at * bytes, run);
+    });
+    return Grads{dx};
+  });
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int axis) {

@@ -14,6 +14,10 @@ namespace tapegrad {
 TAPEGRAD_API Tensor reshape(const Tensor& x, Shape shape);
 /// All elements as one axis: (numel).
 TAPEGRAD_API Tensor flatten(const Tensor& x);
+/// Axes start_dim..end_dim (inclusive; negative counts from the end) merged into one, as
+/// torch.flatten: (N, C, H, W) with start_dim 1 -> (N, C H W). Shares the data. Throws
+/// IndexError for an axis out of range or end_dim before start_dim.
+TAPEGRAD_API Tensor flatten(const Tensor& x, int start_dim, int end_dim = -1);
 /// (n, m) -> (m, n). For matrix products prefer the BLAS flags of gemm.
 TAPEGRAD_API Tensor transpose(const Tensor& x);
 /// Swaps two axes.
@@ -25,6 +29,12 @@ TAPEGRAD_API Tensor select(const Tensor& x, int axis, std::int64_t index);
 /// Entries `indices` along `axis`, in that order (repeats allowed: their gradients add).
 TAPEGRAD_API Tensor index_select(const Tensor& x, int axis,
                                  const std::vector<std::int64_t>& indices);
+/// Pads with `value`, as torch.nn.functional.pad (constant mode): `pads` holds pairs
+/// (before, after) starting from the last axis: {1, 1} pads the last axis by one on each
+/// side, {l, r, t, b} the last two (left, right, top, bottom). d/dx = the interior of g.
+/// Throws ValueError for an odd count, more pairs than axes, or a negative padding.
+TAPEGRAD_API Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads,
+                        double value = 0.0);
 /// Joins tensors along `axis`; all other extents must agree.
 TAPEGRAD_API Tensor concat(const std::vector<Tensor>& xs, int axis);
 /// Joins tensors of one shape S along a new axis at `axis` (from -(dim+1) to dim):

@@ -48,6 +48,7 @@
 #include <tapegrad/ops/linalg.hpp>
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/normalization.hpp>
+#include <tapegrad/ops/pooling.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
 #include <tapegrad/optim/optimizer.hpp>
