@@ -28,7 +28,8 @@ TAPEGRAD_API Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride = 0, 
 /// Average pooling to a fixed output size, as torch's adaptive_avg_pool2d: output cell
 /// (i, j) averages rows [floor(i H / H_out), ceil((i + 1) H / H_out)) and likewise
 /// columns. output_size 1 is global average pooling: (N, C, H, W) -> (N, C, 1, 1).
-/// Throws ShapeError for an input that is not 4-D, ValueError for an output size < 1.
+/// Throws ShapeError for an input that is not 4-D or has an empty H or W (a window would
+/// average nothing), ValueError for an output size < 1.
 TAPEGRAD_API Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size);
 
 }  // namespace tapegrad
