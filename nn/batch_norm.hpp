@@ -1,7 +1,9 @@
 #pragma once
 /// \file
-/// The batch normalization layer: normalizes each feature by the mini-batch's
-/// statistics while training, by running averages of them in evaluation.
+/// The batch normalization layers: normalize each feature by the mini-batch's
+/// statistics while training, by running averages of them in evaluation. BatchNorm
+/// takes the feature axis as an option; BatchNorm2d is PyTorch's layer for images
+/// (N, C, H, W), one feature per channel.
 #include <cstdint>
 #include <string>
 #include <tapegrad/graph/dtype.hpp>
@@ -43,7 +45,7 @@ class TAPEGRAD_API BatchNorm : public Module {
   std::string extra_repr() const override;
   /// C: the extent of the feature axis.
   std::int64_t num_features() const { return num_features_; }
-  /// As given.
+  /// As given (BatchNorm2d: with axis 1).
   const BatchNormOptions& options() const { return options_; }
 
   /// (C), the registered "weight" (ones); undefined without affine.
@@ -55,9 +57,26 @@ class TAPEGRAD_API BatchNorm : public Module {
   /// (C), the registered buffer "running_var" (ones); undefined without tracking.
   Tensor running_var;
 
+ protected:
+  /// As BatchNorm(num_features, options), named `name` in messages and to_string().
+  BatchNorm(std::string name, std::int64_t num_features, BatchNormOptions options);
+
  private:
   std::int64_t num_features_;
   BatchNormOptions options_;
+};
+
+/// Batch normalization of images, as PyTorch's nn.BatchNorm2d: statistics per channel
+/// over (N, H, W), the same parameters and buffers as BatchNorm ("weight", "bias",
+/// "running_mean", "running_var", each (C)).
+class TAPEGRAD_API BatchNorm2d : public BatchNorm {
+ public:
+  /// BatchNorm of `num_channels` features along axis 1; options.axis is ignored (set to
+  /// 1). ValueError as BatchNorm's, the messages starting "BatchNorm2d: ".
+  explicit BatchNorm2d(std::int64_t num_channels, BatchNormOptions options = {});
+  /// (N, C, H, W) -> the same shape. Throws ShapeError naming the layer and the shape for
+  /// an input that is not 4-D or has another channel count.
+  Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace tapegrad::nn

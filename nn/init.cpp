@@ -22,7 +22,7 @@ Tensor normal(const Shape& shape, Dtype dtype, Generator& gen, double std) {
   return filled(shape, dtype, [&] { return std * gen.normal(); });
 }
 
-Tensor uniform(const Shape& shape, Dtype dtype, Generator& gen, double bound) {
+Tensor symmetric_uniform(const Shape& shape, Dtype dtype, Generator& gen, double bound) {
   return filled(shape, dtype, [&] { return bound * (2.0 * gen.uniform() - 1.0); });
 }
 
@@ -52,8 +52,8 @@ Tensor xavier_normal(const Shape& shape, Dtype dtype, Generator& gen, double gai
 
 Tensor xavier_uniform(const Shape& shape, Dtype dtype, Generator& gen, double gain) {
   const Fans f = fans(shape);
-  return uniform(shape, dtype, gen,
-                 gain * std::sqrt(6.0 / static_cast<double>(f.fan_in + f.fan_out)));
+  return symmetric_uniform(shape, dtype, gen,
+                           gain * std::sqrt(6.0 / static_cast<double>(f.fan_in + f.fan_out)));
 }
 
 Tensor he_normal(const Shape& shape, Dtype dtype, Generator& gen) {
@@ -61,7 +61,22 @@ Tensor he_normal(const Shape& shape, Dtype dtype, Generator& gen) {
 }
 
 Tensor he_uniform(const Shape& shape, Dtype dtype, Generator& gen) {
-  return uniform(shape, dtype, gen, std::sqrt(6.0 / static_cast<double>(fans(shape).fan_in)));
+  return symmetric_uniform(shape, dtype, gen,
+                           std::sqrt(6.0 / static_cast<double>(fans(shape).fan_in)));
+}
+
+Tensor kaiming_uniform(const Shape& shape, double a, Dtype dtype, Generator& gen) {
+  // gain sqrt(2 / (1 + a^2)) times sqrt(3 / fan_in): the uniform of that std.
+  return symmetric_uniform(
+      shape, dtype, gen,
+      std::sqrt(6.0 / ((1.0 + a * a) * static_cast<double>(fans(shape).fan_in))));
+}
+
+Tensor uniform(const Shape& shape, double bound, Dtype dtype, Generator& gen) {
+  if (!(bound >= 0.0 && std::isfinite(bound)))
+    throw ValueError(
+        fmt::format("init::uniform: bound must be a finite number >= 0, got {}", bound));
+  return symmetric_uniform(shape, dtype, gen, bound);
 }
 
 Tensor make(Init init, const Shape& shape, Dtype dtype, Generator& gen) {
@@ -78,6 +93,8 @@ Tensor make(Init init, const Shape& shape, Dtype dtype, Generator& gen) {
       return he_normal(shape, dtype, gen);
     case Init::he_uniform:
       return he_uniform(shape, dtype, gen);
+    case Init::pytorch_default:
+      return kaiming_uniform(shape, std::sqrt(5.0), dtype, gen);
   }
   throw ValueError("init::make: unknown initializer");
 }
@@ -89,9 +106,10 @@ Init init_from_name(std::string_view name) {
   if (name == "xavier_uniform") return Init::xavier_uniform;
   if (name == "he_normal" || name == "he") return Init::he_normal;
   if (name == "he_uniform") return Init::he_uniform;
+  if (name == "pytorch_default" || name == "pytorch") return Init::pytorch_default;
   throw ValueError(fmt::format(
       "init: unknown initializer '{}' (zeros, small_random, xavier_normal, xavier_uniform, "
-      "he_normal, he_uniform)",
+      "he_normal, he_uniform, pytorch_default)",
       name));
 }
 

@@ -38,14 +38,34 @@ TAPEGRAD_API Tensor he_normal(const Shape& shape, Dtype dtype = float32,
 /// He uniform: U[-a, a), a = sqrt(6 / fan_in).
 TAPEGRAD_API Tensor he_uniform(const Shape& shape, Dtype dtype = float32,
                                Generator& gen = default_generator());
+/// PyTorch's kaiming_uniform_(w, a) for a leaky relu of slope `a`: U[-b, b),
+/// b = sqrt(6 / ((1 + a^2) fan_in)). a = 0 is he_uniform; a = sqrt(5), the default of
+/// torch's nn.Linear and nn.Conv2d weights, gives b = 1 / sqrt(fan_in).
+TAPEGRAD_API Tensor kaiming_uniform(const Shape& shape, double a, Dtype dtype = float32,
+                                    Generator& gen = default_generator());
+/// U[-bound, bound), any shape (a bias of shape (out) included): PyTorch's bias default
+/// is uniform(shape, 1 / sqrt(fan_in of the weight)).
+TAPEGRAD_API Tensor uniform(const Shape& shape, double bound, Dtype dtype = float32,
+                            Generator& gen = default_generator());
 
-/// The initializers by name, for layers that take one as an option.
-enum class Init { zeros, small_random, xavier_normal, xavier_uniform, he_normal, he_uniform };
+/// The initializers by name, for layers that take one as an option. pytorch_default is
+/// kaiming_uniform with a = sqrt(5): U[-1/sqrt(fan_in), 1/sqrt(fan_in)), what torch's
+/// nn.Linear and nn.Conv2d start from.
+enum class Init {
+  zeros,
+  small_random,
+  xavier_normal,
+  xavier_uniform,
+  he_normal,
+  he_uniform,
+  pytorch_default
+};
 /// Init::he_normal -> he_normal(shape, dtype, gen), and so on.
 TAPEGRAD_API Tensor make(Init init, const Shape& shape, Dtype dtype = float32,
                          Generator& gen = default_generator());
 /// "zeros", "small_random" (or "random"), "xavier_normal", "xavier_uniform",
-/// "he_normal" (or "he"), "he_uniform"; throws ValueError otherwise.
+/// "he_normal" (or "he"), "he_uniform", "pytorch_default" (or "pytorch"); throws
+/// ValueError otherwise.
 TAPEGRAD_API Init init_from_name(std::string_view name);
 
 }  // namespace tapegrad::init

@@ -34,12 +34,16 @@
 #include <tapegrad/io/tensor_file.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/batch_norm.hpp>
+#include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/flatten.hpp>
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/pooling.hpp>
 #include <tapegrad/nn/regularization.hpp>
+#include <tapegrad/nn/residual.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
