@@ -93,8 +93,8 @@ double conv_layer_gflops(int reps = 20) {
 // (64 x 50176 x 288), split over the pool as the conv is: the ceiling the layer could
 // reach if im2col and the other copies were free.
 double sgemm_gflops(int reps = 10) {
-  const tg::Tensor a = tg::randn({64, 288}), b = tg::randn({288, 64 * 784});
-  tg::Tensor c = tg::Tensor::empty({64, 64 * 784});
+  const tg::Tensor a = tg::randn({64, 288}), b = tg::randn({288, std::int64_t{64} * 784});
+  tg::Tensor c = tg::Tensor::empty({64, std::int64_t{64} * 784});
   std::vector<double> times;
   for (int i = 0; i < reps; ++i) {
     const double t0 = bench::now();
