@@ -20,7 +20,7 @@ CMAKE_FLAGS ?=
 SANITIZE_BUILD ?= $(BUILD)-asan
 TSAN_BUILD ?= $(BUILD)-tsan
 # The suites that drive the thread pool, and two training threads at once.
-TSAN_TESTS ?= test_threads test_determinism test_engine test_optim test_layers test_data
+TSAN_TESTS ?= test_threads test_determinism test_engine test_optim test_layers test_data test_conv
 # Every C++ file of the project, for clang-format; the library's and the programs' for clang-tidy.
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
 TIDY_SOURCES = $(shell git ls-files 'graph/*.cpp' 'ops/*.cpp' 'nn/*.cpp' 'optim/*.cpp' \
