@@ -33,8 +33,7 @@ TAPEGRAD_API Tensor index_select(const Tensor& x, int axis,
 /// (before, after) starting from the last axis: {1, 1} pads the last axis by one on each
 /// side, {l, r, t, b} the last two (left, right, top, bottom). d/dx = the interior of g.
 /// Throws ValueError for an odd count, more pairs than axes, or a negative padding.
-TAPEGRAD_API Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads,
-                        double value = 0.0);
+TAPEGRAD_API Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
 /// Joins tensors along `axis`; all other extents must agree.
 TAPEGRAD_API Tensor concat(const std::vector<Tensor>& xs, int axis);
 /// Joins tensors of one shape S along a new axis at `axis` (from -(dim+1) to dim):
