@@ -13,7 +13,8 @@
 //   CONV2    (N, 64, 14, 14)  64 filters of 3 x 3 x 32, then BATCHNORM, RELU
 //   POOL2    (N, 64, 7, 7)
 //   FLATTEN  (3136, N)        one column per image: the course's (n_x, m)
-//   DROPOUT, FC (128, N), RELU, DROPOUT, FC (10, N)   the logits
+//   FC       (128, N), RELU, DROPOUT (p 0.3: the course's keep_prob 0.7)
+//   FC       (10, N)          the logits
 //
 // The convolutions have no bias: the batch norm after each subtracts the mean over
 // (N, H, W) and adds its own beta (the course's remark on b[l] under batch norm).
@@ -44,7 +45,7 @@
 using namespace tapegrad;
 
 // [CONV 3x3 -> BATCHNORM -> RELU -> MAXPOOL 2] per entry of `channels`, then FLATTEN ->
-// DROPOUT -> FC -> RELU -> DROPOUT -> FC (logits). He initialization, for the relus.
+// FC -> RELU -> DROPOUT -> FC (logits). He initialization, for the relus.
 nn::Sequential convnet(const std::vector<std::int64_t>& channels, std::int64_t n_hidden,
                        double dropout) {
   nn::Sequential model;
