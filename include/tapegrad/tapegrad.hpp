@@ -7,11 +7,12 @@
 ///   nn/     Module, Sequential, layers, activations, initializers
 ///   optim/  optimizers, learning-rate schedules, gradient clipping
 ///   data/   IDX and CSV readers, data sets, toy data sets, transforms, mini-batches
-///   io/     the atomic file, tensor files, checkpoints
+///   io/     the atomic file, tensor files, checkpoints, safetensors
 ///   viz/    SVG plots and the progress bar
 #include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
+#include <tapegrad/data/hdf5.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/images.hpp>
 #include <tapegrad/data/toy.hpp>
@@ -31,6 +32,7 @@
 #include <tapegrad/io/checkpoint.hpp>
 #include <tapegrad/io/crc32.hpp>
 #include <tapegrad/io/little_endian.hpp>
+#include <tapegrad/io/safetensors.hpp>
 #include <tapegrad/io/tensor_file.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/batch_norm.hpp>
