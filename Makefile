@@ -27,7 +27,7 @@ TIDY_SOURCES = $(shell git ls-files 'graph/*.cpp' 'ops/*.cpp' 'nn/*.cpp' 'optim/
   'data/*.cpp' 'io/*.cpp' 'viz/*.cpp' 'examples/*.cpp' 'bench/*.cpp' 'fuzz/*.cpp')
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= fuzz_idx fuzz_csv fuzz_serialize
+FUZZ_TARGETS ?= fuzz_idx fuzz_csv fuzz_serialize fuzz_safetensors
 
 .PHONY: all setup setup-docs setup-fuzz configure build test test-sanitize test-tsan demo bench \
   docs fuzz format format-check check-layout tidy clean
