@@ -55,9 +55,13 @@ test: format-check check-layout build
 	$(MAKE) --no-print-directory tidy
 
 # Every test again, built with -DTAPEGRAD_SANITIZE=ON: any ASan, LSan or UBSan report
-# fails. consumer_install is left out: it installs the (instrumented, static) library and
+# fails. Left out: consumer_install (it installs the instrumented static library and
 # links a separate project against it, which would need the sanitizer runtime too; what
-# it checks (the package) is the same as in the normal build, where it runs.
+# it checks, the package, is the same as in the normal build, where it runs); the
+# compile_fail tests (they run the compiler, not tapegrad: the same in both builds); and
+# the examples' lessons (label lesson: long training runs that assert what a model
+# learns; the examples' smoke tests and error tests run the same code under ASan in a
+# few seconds each).
 test-sanitize: setup
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_SANITIZE=ON \
 	  -DTAPEGRAD_BUILD_BENCH=OFF $(CMAKE_FLAGS)
@@ -65,7 +69,7 @@ test-sanitize: setup
 	cd $(SANITIZE_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -E '^consumer_install$$'
+	  ctest --output-on-failure -j $(JOBS) -E '^(consumer_install|compile_fail_.*)$$' -LE '^lesson$$'
 
 # The suites of TSAN_TESTS built with -DTAPEGRAD_TSAN=ON: any data race fails.
 # OpenBLAS is not instrumented, but it runs on one thread inside tapegrad's pool.
