@@ -104,8 +104,8 @@ void open(File& f, const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) f.fail("cannot open: no such file");
   if (fs::is_directory(path, ec)) f.fail("cannot open: is a folder, not a file");
-  // H5Fis_accessible in 1.12 and later; the same check under its older name before.
 #if H5_VERSION_GE(1, 12, 0)
+  // H5Fis_accessible in 1.12 and later; the same check under its older name before.
   const htri_t is_hdf5 = H5Fis_accessible(path.c_str(), H5P_DEFAULT);
 #else
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
@@ -205,17 +205,28 @@ Data open_dataset(const File& f, std::string_view path) {
 /// "integer", "string", "compound", ...: what a message says a dataset holds.
 std::string_view class_name(H5T_class_t c) {
   switch (c) {
-    case H5T_INTEGER: return "integers";
-    case H5T_FLOAT: return "floats";
-    case H5T_STRING: return "strings";
-    case H5T_BITFIELD: return "bit fields";
-    case H5T_OPAQUE: return "opaque bytes";
-    case H5T_COMPOUND: return "compound records";
-    case H5T_REFERENCE: return "references";
-    case H5T_ENUM: return "enum values";
-    case H5T_VLEN: return "variable-length sequences";
-    case H5T_ARRAY: return "arrays";
-    default: return "an unknown type";
+    case H5T_INTEGER:
+      return "integers";
+    case H5T_FLOAT:
+      return "floats";
+    case H5T_STRING:
+      return "strings";
+    case H5T_BITFIELD:
+      return "bit fields";
+    case H5T_OPAQUE:
+      return "opaque bytes";
+    case H5T_COMPOUND:
+      return "compound records";
+    case H5T_REFERENCE:
+      return "references";
+    case H5T_ENUM:
+      return "enum values";
+    case H5T_VLEN:
+      return "variable-length sequences";
+    case H5T_ARRAY:
+      return "arrays";
+    default:
+      return "an unknown type";
   }
 }
 
@@ -320,9 +331,9 @@ Tensor read_numbers(const File& f, const Data& d, std::optional<Dtype> dtype) {
       read_all(f, d, native.get(), bytes.data());
       switch (size) {
         case 1:
-          return is_signed ? integers_to_tensor(f, d, enum_values<std::int8_t>(bytes, count), target)
-                           : integers_to_tensor(f, d, enum_values<std::uint8_t>(bytes, count),
-                                                target);
+          return is_signed
+                     ? integers_to_tensor(f, d, enum_values<std::int8_t>(bytes, count), target)
+                     : integers_to_tensor(f, d, enum_values<std::uint8_t>(bytes, count), target);
         case 2:
           return is_signed
                      ? integers_to_tensor(f, d, enum_values<std::int16_t>(bytes, count), target)
@@ -335,7 +346,8 @@ Tensor read_numbers(const File& f, const Data& d, std::optional<Dtype> dtype) {
           return is_signed
                      ? integers_to_tensor(f, d, enum_values<std::int64_t>(bytes, count), target)
                      : integers_to_tensor(f, d, enum_values<std::uint64_t>(bytes, count), target);
-        default: f.fail("dataset '{}': an enum of {}-byte integers is not supported", d.path, size);
+        default:
+          f.fail("dataset '{}': an enum of {}-byte integers is not supported", d.path, size);
       }
     }
     case H5T_STRING:
@@ -451,8 +463,8 @@ Hdf5ImageSet load_hdf5_image_set(const fs::path& file, const Hdf5ImageNames& nam
   const Data yd = open_dataset(f, names.y);
   const bool row = yd.shape.size() == 2 && yd.shape[0] == 1;
   if (!(yd.shape.size() == 1 || row) || yd.count != m)
-    f.fail("dataset '{}' is {}: expected labels ({}) or (1, {}) for the {} images of '{}'",
-           names.y, shape_str(yd.shape), m, m, m, names.x);
+    f.fail("dataset '{}' is {}: expected labels ({}) or (1, {}) for the {} images of '{}'", names.y,
+           shape_str(yd.shape), m, m, m, names.x);
   const std::vector<double> y = read_numbers(f, yd, float64).to_vector();
 
   Hdf5ImageSet set;

@@ -469,7 +469,6 @@ class HeaderReader final : public nlohmann::json_sax<nlohmann::json> {
   std::string expected() const {
     switch (where_) {
       case Where::start:
-        return "an object";
       case Where::top_value:
         return "an object";
       case Where::metadata_value:
