@@ -16,8 +16,8 @@
 // assignment's initialize_parameters_deep (randn(n[l], n[l-1]) / sqrt(n[l-1]), b = 0)
 // with learning rate 0.0075 for 2500 iterations. Full-batch gradient descent, the
 // cross-entropy cost printed every 100 iterations, backward() in place of the course's
-// hand-written gradients. At the end, the test images the deep network gets wrong, as the
-// course's print_mislabeled_images shows them (here in grey).
+// hand-written gradients. At the end, the test images the deep network gets wrong, in
+// colour, as the course's print_mislabeled_images shows them.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -26,7 +26,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <span>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
@@ -179,24 +178,13 @@ std::vector<std::int64_t> mislabelled(const Tensor& A, const std::vector<int>& l
   return wrong;
 }
 
-// The images `index` of a set as grey images (k, h w) for plot::image_grid: a column of X
-// is an image in (h, w, c) order, each pixel's grey its luma 0.299 R + 0.587 G + 0.114 B
-// (the mean of its channels when they are not three).
-Tensor grey_images(const data::Hdf5ImageSet& set, const std::vector<std::int64_t>& index) {
-  const Tensor columns = data::gather_columns(set.X, index);  // (h w c, k), a new tensor
-  const std::int64_t k = columns.size(1), pixels = set.height * set.width, c = set.channels;
-  const std::vector<double> rgb = {0.299, 0.587, 0.114};
-  const float* x = columns.data<float>();
-  std::vector<float> grey(static_cast<std::size_t>(k * pixels));
-  for (std::int64_t i = 0; i < k; ++i)
-    for (std::int64_t p = 0; p < pixels; ++p) {
-      double g = 0;
-      for (std::int64_t ch = 0; ch < c; ++ch)
-        g += (c == 3 ? rgb[static_cast<std::size_t>(ch)] : 1.0 / static_cast<double>(c)) *
-             x[(p * c + ch) * k + i];
-      grey[static_cast<std::size_t>(i * pixels + p)] = static_cast<float>(g);
-    }
-  return from_data(std::span<const float>(grey), {k, pixels});
+// The images `index` of a set as plot::image_grid draws them in colour: (k, h, w, c),
+// the course's and h5py's layout, from the columns of X (h w c, k) transposed; with
+// neither 1 nor 3 channels, each pixel's grey as the mean of its channels, (k, h, w).
+Tensor pictures(const data::Hdf5ImageSet& set, const std::vector<std::int64_t>& index) {
+  const Tensor columns = data::gather_columns(set.X, index);  // (h w c, k)
+  const Tensor images = columns.t().reshape({columns.size(1), set.height, set.width, set.channels});
+  return set.channels == 1 || set.channels == 3 ? images : images.mean(3);
 }
 
 // "cat" for label 1 of the course's file (or "y = 1" when it names no classes).
@@ -208,6 +196,11 @@ std::string class_name(const data::Hdf5ImageSet& set, int label) {
 
 int main(int argc, char** argv) {
   CLI::App app{"The course's cat pictures: logistic regression, then the L-layer deep network"};
+  app.footer(
+      "The two files are the course's (the datasets/ folder of its week 2 and week 4\n"
+      "notebooks); Debian does not ship them. The tests run this program on a generated\n"
+      "pair of the same layout: python3 examples/tests/make_cat_files.py DIR writes\n"
+      "DIR/train_catvnoncat.h5 and DIR/test_catvnoncat.h5 (needs python3-h5py).");
   fs::path train_file = "datasets/train_catvnoncat.h5";
   fs::path test_file = "datasets/test_catvnoncat.h5";
   int num_iterations = 2000;
@@ -294,7 +287,7 @@ int main(int argc, char** argv) {
                                        class_name(test, label)));
       }
       const int columns = static_cast<int>(std::min<std::size_t>(5, wrong.size()));
-      plot::image_grid(wrong_file, grey_images(test, wrong), captions, columns, test.height,
+      plot::image_grid(wrong_file, pictures(test, wrong), captions, columns, test.height,
                        {.title = "test images the deep network gets wrong",
                         .width = std::max(360, 190 * columns)});  // room for the captions
     }

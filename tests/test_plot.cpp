@@ -1,9 +1,12 @@
 // The examples' output helpers: SVG plots, the progress bar and the stopwatch.
 #define BOOST_TEST_MODULE plot
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -604,14 +607,25 @@ BOOST_AUTO_TEST_CASE(image_grid_rejects_shapes_captions_and_values_it_cannot_dra
       "image_grid: images [5, 12] of 12 pixels are not square: give their height");
   expect_error<ShapeError>([&] { plot::image_grid(file, images, {}, 8, 3); },
                            "image_grid: height 3 differs from the images' 4: [5, 4, 3]");
-  expect_error<ShapeError>(
-      [&] { plot::image_grid(file, zeros({4}), {}); },
-      "image_grid: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got [4]");
+  const std::string expected =
+      "image_grid: images must be grey (k, h, w), (k, h * w), (k, 1, h, w), (k, h, w, 1) or "
+      "colour (k, 3, h, w), (k, h, w, 3), got ";
+  expect_error<ShapeError>([&] { plot::image_grid(file, zeros({4}), {}); }, expected + "[4]");
   expect_error<ShapeError>(
       [&] {
-        plot::image_grid(file, zeros({2, 3, 4, 4}), {});
+        plot::image_grid(file, zeros({2, 4, 4, 4}), {});
       },
-      "image_grid: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got [2, 3, 4, 4]");
+      expected + "[2, 4, 4, 4]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({2, 2, 4, 2}), {});
+      },
+      expected + "[2, 2, 4, 2]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({1, 3, 4, 4, 1}), {});
+      },
+      expected + "[1, 3, 4, 4, 1]");
   expect_error<ValueError>([&] { plot::image_grid(file, images, {}, 0); },
                            "image_grid: columns must be >= 1, got 0");
   expect_error<ValueError>(
@@ -619,6 +633,309 @@ BOOST_AUTO_TEST_CASE(image_grid_rejects_shapes_captions_and_values_it_cannot_dra
         plot::image_grid(file, tensor({0, 0, 0, 0, NAN, 0, 0, 0}, {2, 2, 2}), {});
       },
       "image_grid: image 1 has a non-finite value nan");
+  BOOST_TEST(!fs::exists(file));
+}
+
+// ---- colour image grids: PNG data URIs ------------------------------------------------
+
+namespace {
+
+/// The PNG of each colour image of an image_grid SVG, from its data URI.
+std::vector<std::string> embedded_pngs(const std::string& svg) {
+  const std::string prefix = "href=\"data:image/png;base64,";
+  std::vector<std::string> out;
+  for (auto at = svg.find(prefix); at != std::string::npos; at = svg.find(prefix, at + 1)) {
+    const auto from = at + prefix.size();
+    const auto to = svg.find('"', from);
+    BOOST_REQUIRE(to != std::string::npos);
+    const std::string text = svg.substr(from, to - from);
+    // Base64 decoding, strict: groups of four digits, padding only at the end.
+    BOOST_REQUIRE(text.size() % 4 == 0);
+    const std::string digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string bytes;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+      std::uint32_t v = 0;
+      int pad = 0;
+      for (std::size_t j = 0; j < 4; ++j) {
+        const char c = text[i + j];
+        if (c == '=') {
+          BOOST_REQUIRE(i + 4 == text.size());
+          BOOST_REQUIRE(j >= 2);
+          ++pad;
+          v <<= 6;
+          continue;
+        }
+        BOOST_REQUIRE(pad == 0);
+        const auto d = digits.find(c);
+        BOOST_REQUIRE(d != std::string::npos);
+        v = v << 6 | static_cast<std::uint32_t>(d);
+      }
+      bytes.push_back(static_cast<char>(v >> 16));
+      if (pad < 2) bytes.push_back(static_cast<char>((v >> 8) & 0xff));
+      if (pad < 1) bytes.push_back(static_cast<char>(v & 0xff));
+    }
+    out.push_back(bytes);
+  }
+  return out;
+}
+
+std::uint32_t big_endian(const std::string& s, std::size_t at) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+
+/// A PNG read back: the header's fields and the inflated image data (with filter bytes).
+struct DecodedPng {
+  std::uint32_t width = 0, height = 0;
+  int bit_depth = 0, colour_type = 0, compression = 0, filter = 0, interlace = 0;
+  std::vector<std::string> chunk_types;
+  std::string data;  // height rows of 1 filter byte + width * 3 bytes
+};
+
+/// Parses `png` chunk by chunk, checking each CRC with zlib's crc32, and inflates its
+/// IDAT data with zlib's uncompress.
+DecodedPng decode_png(const std::string& png) {
+  DecodedPng d;
+  BOOST_REQUIRE(png.size() > 8);
+  BOOST_REQUIRE(png.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n"));
+  std::string idat;
+  for (std::size_t at = 8; at < png.size();) {
+    BOOST_REQUIRE(at + 12 <= png.size());
+    const std::uint32_t length = big_endian(png, at);
+    BOOST_REQUIRE(at + 12 + length <= png.size());
+    const std::string type = png.substr(at + 4, 4);
+    const std::string body = png.substr(at + 8, length);
+    const std::uint32_t crc = big_endian(png, at + 8 + length);
+    const auto zlib_crc = ::crc32(::crc32(0L, Z_NULL, 0),
+                                  reinterpret_cast<const Bytef*>(png.data() + at + 4), length + 4);
+    BOOST_TEST(crc == zlib_crc, "the CRC of chunk " << type);
+    d.chunk_types.push_back(type);
+    if (type == "IHDR") {
+      BOOST_REQUIRE(length == 13u);
+      d.width = big_endian(body, 0);
+      d.height = big_endian(body, 4);
+      d.bit_depth = static_cast<unsigned char>(body[8]);
+      d.colour_type = static_cast<unsigned char>(body[9]);
+      d.compression = static_cast<unsigned char>(body[10]);
+      d.filter = static_cast<unsigned char>(body[11]);
+      d.interlace = static_cast<unsigned char>(body[12]);
+    } else if (type == "IDAT") {
+      idat += body;
+    } else if (type == "IEND") {
+      BOOST_TEST(length == 0u);
+      BOOST_TEST(at + 12 == png.size());  // nothing after IEND
+    }
+    at += 12 + length;
+  }
+  const std::size_t expected = d.height * (1 + 3 * static_cast<std::size_t>(d.width));
+  d.data.assign(expected + 16, '\0');  // room for more, to see that there is none
+  uLongf size = d.data.size();
+  BOOST_REQUIRE(uncompress(reinterpret_cast<Bytef*>(d.data.data()), &size,
+                           reinterpret_cast<const Bytef*>(idat.data()), idat.size()) == Z_OK);
+  BOOST_TEST(size == expected);
+  d.data.resize(size);
+  return d;
+}
+
+/// Pixel (r, c) channel ch of a decoded RGB PNG.
+int png_byte(const DecodedPng& d, std::size_t r, std::size_t c, std::size_t ch) {
+  return static_cast<unsigned char>(d.data[r * (1 + 3 * d.width) + 1 + 3 * c + ch]);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crc32_is_zlibs_the_one_png_chunks_need) {
+  const std::string check = "123456789";
+  BOOST_TEST(tapegrad::crc32(check.data(), check.size()) == 0xCBF43926u);
+  std::vector<unsigned char> bytes(1000);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(i * 37 + 11);
+  const auto zlib = ::crc32(::crc32(0L, Z_NULL, 0), bytes.data(), 1000);
+  BOOST_TEST(tapegrad::crc32(bytes.data(), bytes.size()) == zlib);
+  // Continuing from an earlier CRC, as zlib's does.
+  const std::uint32_t head = tapegrad::crc32(bytes.data(), 400);
+  BOOST_TEST(tapegrad::crc32(bytes.data() + 400, 600, head) == zlib);
+  BOOST_TEST(tapegrad::crc32(bytes.data(), 0) == ::crc32(0L, Z_NULL, 0));
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_embeds_a_colour_image_as_a_png_that_decodes_back) {
+  TempDir dir;
+  const fs::path file = dir.path / "colour.svg";
+  // Two 2 x 5 (h x w) colour images, channels last: value (r * 5 + c) * 3 + ch + 50 * i
+  // over 255, so pixel (r, c) of image i has bytes (r * 5 + c) * 3 + ch + 50 * i.
+  const std::size_t k = 2, h = 2, w = 5;
+  std::vector<double> hwc(k * h * w * 3);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t p = 0; p < h * w; ++p)
+      for (std::size_t ch = 0; ch < 3; ++ch)
+        hwc[(i * h * w + p) * 3 + ch] = static_cast<double>(p * 3 + ch + 50 * i) / 255;
+  plot::image_grid(file, tensor(hwc, {2, 2, 5, 3}), {"first", "second"}, 2, 0, {.title = "colour"});
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "<image class=\"image\"") == 2u);
+  BOOST_TEST(count(svg, "preserveAspectRatio=\"none\"") == 2u);
+  BOOST_TEST(count(svg, "style=\"image-rendering:pixelated\"") == 2u);
+  BOOST_TEST(!contains(svg, "<path"));  // no grey shapes
+  BOOST_TEST(count(svg, "class=\"caption\"") == 2u);
+  BOOST_TEST(contains(svg, ">second</text>"));
+  BOOST_TEST(contains(svg, ">colour</text>"));
+  // The image element has the cell's size: w = 5 pixels across, h = 2 down.
+  const auto at = svg.find("<image class=\"image\"");
+  const std::string element = svg.substr(at, svg.find("/>", at) - at);
+  auto attribute = [&](const std::string& name) {
+    const auto from = element.find(" " + name + "=\"") + name.size() + 3;
+    return std::stod(element.substr(from, element.find('"', from) - from));
+  };
+  BOOST_TEST(attribute("width") / attribute("height") == 5.0 / 2.0,
+             boost::test_tools::tolerance(1e-3));
+
+  const std::vector<std::string> pngs = embedded_pngs(svg);
+  BOOST_REQUIRE(pngs.size() == 2u);
+  for (std::size_t i = 0; i < k; ++i) {
+    const DecodedPng d = decode_png(pngs[i]);
+    BOOST_TEST(d.chunk_types == (std::vector<std::string>{"IHDR", "IDAT", "IEND"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(d.width == w);
+    BOOST_TEST(d.height == h);
+    BOOST_TEST(d.bit_depth == 8);
+    BOOST_TEST(d.colour_type == 2);  // RGB
+    BOOST_TEST(d.compression == 0);
+    BOOST_TEST(d.filter == 0);
+    BOOST_TEST(d.interlace == 0);
+    for (std::size_t r = 0; r < h; ++r) {
+      BOOST_TEST(d.data[r * (1 + 3 * w)] == '\0', "the filter byte of row " << r);
+      for (std::size_t c = 0; c < w; ++c)
+        for (std::size_t ch = 0; ch < 3; ++ch)
+          BOOST_TEST(png_byte(d, r, c, ch) == static_cast<int>((r * w + c) * 3 + ch + 50 * i),
+                     "image " << i << " pixel " << r << ", " << c << " channel " << ch);
+    }
+  }
+  // Known pixels: image 1's last is 50 + 27, 28, 29; image 0's first is 0, 1, 2.
+  const DecodedPng second = decode_png(pngs[1]);
+  BOOST_TEST(png_byte(second, 1, 4, 0) == 77);
+  BOOST_TEST(png_byte(second, 1, 4, 2) == 79);
+  BOOST_TEST(png_byte(decode_png(pngs[0]), 0, 0, 1) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_reads_nchw_and_hwc_colour_images_alike) {
+  TempDir dir;
+  // Three 5 x 7 pictures, as (k, h, w, 3) and as the same pictures (k, 3, h, w).
+  const std::size_t k = 3, h = 5, w = 7;
+  std::vector<double> hwc(k * h * w * 3), nchw(hwc.size());
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t p = 0; p < h * w; ++p)
+      for (std::size_t ch = 0; ch < 3; ++ch) {
+        const double value = std::fmod(0.37 * static_cast<double>(i * 101 + p * 7 + ch * 13), 1.0);
+        hwc[(i * h * w + p) * 3 + ch] = value;
+        nchw[(i * 3 + ch) * h * w + p] = value;
+      }
+  const fs::path a = dir.path / "hwc.svg", b = dir.path / "nchw.svg";
+  const std::vector<std::string> captions = {"x", "y", "z"};
+  plot::image_grid(a, tensor(hwc, {3, 5, 7, 3}), captions, 2);
+  plot::image_grid(b, tensor(nchw, {3, 3, 5, 7}), captions, 2, /*height=*/5);
+  const std::string svg = read_text(a);
+  BOOST_TEST(count(svg, "<image class=\"image\"") == 3u);
+  BOOST_TEST(read_text(b) == svg);
+  const std::vector<std::string> pngs = embedded_pngs(svg);
+  BOOST_REQUIRE(pngs.size() == 3u);
+  BOOST_TEST(pngs[0] != pngs[1]);
+  const DecodedPng d = decode_png(pngs[2]);
+  BOOST_TEST(d.width == w);
+  BOOST_TEST(d.height == h);
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < w; ++c)
+      for (std::size_t ch = 0; ch < 3; ++ch)
+        BOOST_TEST(png_byte(d, r, c, ch) ==  // of the float32 value, as the tensor holds it
+                   std::lround(static_cast<float>(hwc[((2 * h + r) * w + c) * 3 + ch]) * 255.0));
+  // Axis 1 of 3 is channels first even when the last axis is 3 too: (1, 3, 2, 3) is one
+  // 2 x 3 picture.
+  plot::image_grid(a, zeros({1, 3, 2, 3}), {});
+  const DecodedPng square = decode_png(embedded_pngs(read_text(a)).at(0));
+  BOOST_TEST(square.width == 3u);
+  BOOST_TEST(square.height == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_scales_raw_colour_bytes_and_clamps_like_grey) {
+  TempDir dir;
+  const fs::path file = dir.path / "bytes.svg";
+  // One 2 x 3 picture of raw bytes (the largest is above 1): 300 shows as 255, -4 as 0.
+  plot::image_grid(
+      file,
+      tensor({255, 0, 0, 300, 128, -4, 0, 1, 64, 7, 7, 7, 1, 2, 3, 250, 251, 252}, {1, 2, 3, 3}),
+      {});
+  const DecodedPng d = decode_png(embedded_pngs(read_text(file)).at(0));
+  const std::vector<int> expected = {255, 0, 0, 255, 128, 0, 0,   1,   64,
+                                     7,   7, 7, 1,   2,   3, 250, 251, 252};
+  for (std::size_t p = 0; p < 18; ++p)
+    BOOST_TEST(png_byte(d, p / 9, p / 3 % 3, p % 3) == expected[p]);
+  // In [0, 1], below 0 shows as 0.
+  plot::image_grid(file, tensor({1, 0.5, -0.25}, {1, 3, 1, 1}), {});
+  const DecodedPng unit = decode_png(embedded_pngs(read_text(file)).at(0));
+  BOOST_TEST(png_byte(unit, 0, 0, 0) == 255);
+  BOOST_TEST(png_byte(unit, 0, 0, 1) == 128);
+  BOOST_TEST(png_byte(unit, 0, 0, 2) == 0);
+  // A grey image with its one channel last is the grey image itself.
+  std::vector<double> grey(24);  // 2 images of 4 x 3
+  for (std::size_t p = 0; p < grey.size(); ++p) grey[p] = static_cast<double>(p % 5) / 4;
+  const fs::path a = dir.path / "grey.svg", b = dir.path / "grey_hw1.svg";
+  plot::image_grid(a, tensor(grey, {2, 4, 3}), {"a", "b"});
+  plot::image_grid(b, tensor(grey, {2, 4, 3, 1}), {"a", "b"});
+  BOOST_TEST(read_text(b) == read_text(a));
+  BOOST_TEST(!contains(read_text(a), "<image"));
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_draws_a_page_of_64_by_64_colour_pictures_compactly) {
+  TempDir dir;
+  const fs::path file = dir.path / "cats.svg";
+  // Ten 64 x 64 pictures of smooth colours with some noise, as photographs are.
+  std::vector<double> pixels(std::size_t{10} * 64 * 64 * 3);
+  std::uint32_t state = 12345;
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    const std::size_t p = i / 3 % 4096, r = p / 64, c = p % 64;  // pixel p at (r, c)
+    const double smooth = static_cast<double>(r + c + 40 * (i % 3)) / 256;
+    pixels[i] = std::clamp(smooth + static_cast<double>(state >> 24) / 2560.0, 0.0, 1.0);
+  }
+  plot::image_grid(file, tensor(pixels, {10, 64, 64, 3}), {}, 5);
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "<image class=\"image\"") == 10u);
+  BOOST_TEST(!contains(svg, "<path"));
+  BOOST_TEST(count(svg, "<rect") == 11u);  // the background and one frame an image
+  // At most 4 / 3 of the raw bytes (12288 + 64 filter bytes an image) plus a little.
+  BOOST_TEST_MESSAGE("10 colour 64 x 64 images: " << svg.size() << " bytes");
+  BOOST_TEST(svg.size() < 10u * (12352u * 4 / 3 + 300) + 1000);
+  BOOST_TEST(decode_png(embedded_pngs(svg).at(9)).width == 64u);
+}
+
+BOOST_AUTO_TEST_CASE(image_grid_rejects_colour_images_it_cannot_draw) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({2, 3, 4, 4}), {}, 8, 5);
+      },
+      "image_grid: height 5 differs from the images' 4: [2, 3, 4, 4]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({2, 6, 5, 3}), {}, 8, 4);
+      },
+      "image_grid: height 4 differs from the images' 6: [2, 6, 5, 3]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({2, 3, 4, 4}), {"a"});
+      },
+      "image_grid: 1 captions for 2 images [2, 3, 4, 4]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::image_grid(file, zeros({0, 4, 4, 3}), {});
+      },
+      "image_grid: no pixels to draw in images [0, 4, 4, 3]");
+  std::vector<double> values(24, 0.5);  // 2 images of 2 x 2 x 3
+  values[2 * 2 * 3 + 5] = INFINITY;     // in image 1
+  expect_error<ValueError>(
+      [&] {
+        plot::image_grid(file, tensor(values, {2, 2, 2, 3}), {});
+      },
+      "image_grid: image 1 has a non-finite value inf");
   BOOST_TEST(!fs::exists(file));
 }
 

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,7 @@
 #include <limits>
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/io/atomic_file.hpp>
+#include <tapegrad/io/crc32.hpp>
 #include <tapegrad/viz/plot.hpp>
 
 namespace tapegrad::plot {
@@ -462,6 +464,80 @@ double text_width(std::string_view text, double font_size = 12) {
   return static_cast<double>(text.size()) * font_size * 0.6;
 }
 
+// ---- colour images as PNG data URIs --------------------------------------------------
+
+/// Appends `v` in PNG's byte order (big-endian).
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xffu));
+}
+
+/// One PNG chunk: the length of `data`, the type, `data`, and the CRC-32 of type and data.
+void put_chunk(std::string& png, std::string_view type, std::string_view data) {
+  put_u32(png, static_cast<std::uint32_t>(data.size()));
+  const std::size_t from = png.size();
+  png.append(type);
+  png.append(data);
+  put_u32(png, tapegrad::crc32(png.data() + from, png.size() - from));
+}
+
+/// An 8-bit RGB PNG (colour type 2, no interlace) of `rgb`: h rows of w pixels of three
+/// bytes each. Every row has filter 0 (none); the rows go through zlib in one IDAT chunk.
+std::string png_rgb(const std::vector<std::uint8_t>& rgb, std::int64_t h, std::int64_t w,
+                    std::string_view fn) {
+  const auto row = static_cast<std::size_t>(3 * w);
+  std::string raw;
+  raw.reserve(static_cast<std::size_t>(h) * (row + 1));
+  for (std::int64_t r = 0; r < h; ++r) {
+    raw.push_back('\0');  // filter type 0: the row as it is
+    raw.append(reinterpret_cast<const char*>(rgb.data()) + static_cast<std::size_t>(r) * row, row);
+  }
+  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
+  std::string packed(packed_size, '\0');
+  const int rc = compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+                           reinterpret_cast<const Bytef*>(raw.data()),
+                           static_cast<uLong>(raw.size()), Z_BEST_COMPRESSION);
+  if (rc != Z_OK)
+    throw IoError(
+        fmt::format("{}: zlib could not compress a {}x{} image (error {})", fn, w, h, rc));
+  packed.resize(packed_size);
+
+  std::string header;  // IHDR: width, height, bit depth 8, colour type 2 (RGB), 0, 0, 0
+  put_u32(header, static_cast<std::uint32_t>(w));
+  put_u32(header, static_cast<std::uint32_t>(h));
+  header += std::string_view("\x08\x02\x00\x00\x00", 5);
+  std::string png = "\x89PNG\r\n\x1a\n";
+  put_chunk(png, "IHDR", header);
+  put_chunk(png, "IDAT", packed);
+  put_chunk(png, "IEND", {});
+  return png;
+}
+
+/// `bytes` in base64 (RFC 4648, with = padding), as a data URI holds them.
+std::string base64(std::string_view bytes) {
+  constexpr std::string_view kDigits =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  auto byte = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]));
+  };
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kDigits[(v >> shift) & 63u]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    const std::uint32_t v = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0u);
+    out.push_back(kDigits[(v >> 18) & 63u]);
+    out.push_back(kDigits[(v >> 12) & 63u]);
+    out.push_back(rest == 2 ? kDigits[(v >> 6) & 63u] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
 }  // namespace
 
 void line_plot(const fs::path& file, const std::vector<Series>& series, const Options& options) {
@@ -720,14 +796,21 @@ void image_grid(const fs::path& file, const Tensor& images,
   const Shape& shape = images.shape();
   if (height < 0) throw ValueError(fmt::format("{}: height must be >= 0, got {}", fn, height));
   std::int64_t k = 0, h = 0, w = 0;
-  if (images.dim() == 3 || (images.dim() == 4 && shape[1] == 1)) {
+  std::int64_t channels = 1;   // 1: grey, 3: RGB
+  bool channels_last = false;  // (k, h, w, c) rather than (k, c, h, w)
+  const int dim = images.dim();
+  const bool first = dim == 4 && (shape[1] == 1 || shape[1] == 3);  // PyTorch's NCHW wins
+  const bool last = dim == 4 && !first && (shape[3] == 1 || shape[3] == 3);
+  if (dim == 3 || first || last) {
     k = shape[0];
-    h = shape[images.dim() - 2];
-    w = shape[images.dim() - 1];
+    if (dim == 4) channels = first ? shape[1] : shape[3];
+    channels_last = last;
+    h = shape[first ? 2 : 1];
+    w = shape[first ? 3 : 2];
     if (height != 0 && height != h)
       throw ShapeError(fmt::format("{}: height {} differs from the images' {}: {}", fn, height, h,
                                    shape_str(shape)));
-  } else if (images.dim() == 2) {
+  } else if (dim == 2) {
     k = shape[0];
     const std::int64_t pixels = shape[1];
     h = height;
@@ -742,8 +825,10 @@ void image_grid(const fs::path& file, const Tensor& images,
                                    shape_str(shape), h, pixels));
     w = pixels / h;
   } else {
-    throw ShapeError(fmt::format("{}: images must be (k, h, w), (k, 1, h, w) or (k, h * w), got {}",
-                                 fn, shape_str(shape)));
+    throw ShapeError(fmt::format(
+        "{}: images must be grey (k, h, w), (k, h * w), (k, 1, h, w), (k, h, w, 1) or colour "
+        "(k, 3, h, w), (k, h, w, 3), got {}",
+        fn, shape_str(shape)));
   }
   if (k == 0 || h == 0 || w == 0)
     throw ShapeError(fmt::format("{}: no pixels to draw in images {}", fn, shape_str(shape)));
@@ -754,15 +839,21 @@ void image_grid(const fs::path& file, const Tensor& images,
   if (options.width < 200)
     throw ValueError(fmt::format("{}: width {} is too small (at least 200)", fn, options.width));
 
+  const std::int64_t per_image = h * w * channels;  // values of one image
   const std::vector<double> v = images.to_vector();
   double largest = 0;
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i]))
       throw ValueError(fmt::format("{}: image {} has a non-finite value {}", fn,
-                                   static_cast<std::int64_t>(i) / (h * w), v[i]));
+                                   static_cast<std::int64_t>(i) / per_image, v[i]));
     largest = std::max(largest, v[i]);
   }
   const double scale = largest > 1 ? 1.0 / 255 : 1.0;  // raw pixels or [0, 1]
+  // The byte 0..255 of value i: scaled, clamped to [0, 1], rounded.
+  auto byte_of = [&](std::int64_t i) {
+    const double g = std::clamp(v[static_cast<std::size_t>(i)] * scale, 0.0, 1.0);
+    return static_cast<int>(std::lround(g * 255));
+  };
 
   const auto cols = static_cast<std::int64_t>(std::min<std::int64_t>(columns, k));
   const std::int64_t rows = (k + cols - 1) / cols;
@@ -781,41 +872,57 @@ void image_grid(const fs::path& file, const Tensor& images,
   if (!options.title.empty()) draw_figure_title(out, options.width, options.title);
   std::array<std::string, 256> paths;  // per grey level, the runs of one image
   std::vector<int> level(static_cast<std::size_t>(h * w));
+  std::vector<std::uint8_t> rgb(channels == 3 ? static_cast<std::size_t>(per_image) : 0);
   for (std::int64_t i = 0; i < k; ++i) {
     const std::int64_t row = i / cols, column = i % cols;
     const double x = margin + static_cast<double>(column) * (cell_w + gap);
     const double y = band + static_cast<double>(row) * row_h;
-    std::array<std::int64_t, 256> seen{};
-    for (std::int64_t p = 0; p < h * w; ++p) {
-      const double g = std::clamp(v[static_cast<std::size_t>(i * h * w + p)] * scale, 0.0, 1.0);
-      const int q = static_cast<int>(std::lround(g * 255));
-      level[static_cast<std::size_t>(p)] = q;
-      ++seen[static_cast<std::size_t>(q)];
-    }
-    // The commonest grey is the background: one rectangle; every other run of equal
-    // pixels in a row is one subpath of its grey's path, so a digit costs a few kB.
-    const auto background =
-        static_cast<int>(std::max_element(seen.begin(), seen.end()) - seen.begin());
-    for (auto& d : paths) d.clear();
-    for (std::int64_t r = 0; r < h; ++r)
-      for (std::int64_t c0 = 0; c0 < w;) {
-        const int q = level[static_cast<std::size_t>(r * w + c0)];
-        std::int64_t c1 = c0 + 1;
-        while (c1 < w && level[static_cast<std::size_t>(r * w + c1)] == q) ++c1;
-        if (q != background)
-          fmt::format_to(std::back_inserter(paths[static_cast<std::size_t>(q)]), "M{} {}h{}v1h-{}z",
-                         c0, r, c1 - c0, c1 - c0);
-        c0 = c1;
+    if (channels == 3) {
+      // A colour image is one PNG, its pixels scaled up unsmoothed: a 64 x 64 picture costs
+      // about 16 kB, where a rectangle a pixel would cost hundreds.
+      const std::int64_t plane = h * w, base = i * per_image;
+      for (std::int64_t p = 0; p < plane; ++p)
+        for (std::int64_t ch = 0; ch < 3; ++ch)
+          rgb[static_cast<std::size_t>(p * 3 + ch)] = static_cast<std::uint8_t>(
+              byte_of(base + (channels_last ? p * 3 + ch : ch * plane + p)));
+      const std::string png = png_rgb(rgb, h, w, fn);
+      put(out,
+          "<image class=\"image\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+          "preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" "
+          "href=\"data:image/png;base64,{}\"/>\n",
+          x, y, cell_w, image_h, base64(png));
+    } else {
+      std::array<std::int64_t, 256> seen{};
+      for (std::int64_t p = 0; p < h * w; ++p) {
+        const int q = byte_of(i * h * w + p);
+        level[static_cast<std::size_t>(p)] = q;
+        ++seen[static_cast<std::size_t>(q)];
       }
-    put(out,
-        "<g class=\"image\" transform=\"translate({:.2f} {:.2f}) scale({:.4f})\" "
-        "shape-rendering=\"crispEdges\">\n<rect width=\"{}\" height=\"{}\" "
-        "fill=\"#{:02x}{:02x}{:02x}\"/>\n",
-        x, y, pixel, w, h, background, background, background);
-    for (std::size_t q = 0; q < paths.size(); ++q)
-      if (!paths[q].empty())
-        put(out, "<path fill=\"#{:02x}{:02x}{:02x}\" d=\"{}\"/>\n", q, q, q, paths[q]);
-    put(out, "</g>\n");
+      // The commonest grey is the background: one rectangle; every other run of equal
+      // pixels in a row is one subpath of its grey's path, so a digit costs a few kB.
+      const auto background =
+          static_cast<int>(std::max_element(seen.begin(), seen.end()) - seen.begin());
+      for (auto& d : paths) d.clear();
+      for (std::int64_t r = 0; r < h; ++r)
+        for (std::int64_t c0 = 0; c0 < w;) {
+          const int q = level[static_cast<std::size_t>(r * w + c0)];
+          std::int64_t c1 = c0 + 1;
+          while (c1 < w && level[static_cast<std::size_t>(r * w + c1)] == q) ++c1;
+          if (q != background)
+            fmt::format_to(std::back_inserter(paths[static_cast<std::size_t>(q)]),
+                           "M{} {}h{}v1h-{}z", c0, r, c1 - c0, c1 - c0);
+          c0 = c1;
+        }
+      put(out,
+          "<g class=\"image\" transform=\"translate({:.2f} {:.2f}) scale({:.4f})\" "
+          "shape-rendering=\"crispEdges\">\n<rect width=\"{}\" height=\"{}\" "
+          "fill=\"#{:02x}{:02x}{:02x}\"/>\n",
+          x, y, pixel, w, h, background, background, background);
+      for (std::size_t q = 0; q < paths.size(); ++q)
+        if (!paths[q].empty())
+          put(out, "<path fill=\"#{:02x}{:02x}{:02x}\" d=\"{}\"/>\n", q, q, q, paths[q]);
+      put(out, "</g>\n");
+    }
     put(out,
         "<rect class=\"frame\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
         "fill=\"none\" stroke=\"#bbb\" stroke-width=\"0.5\"/>\n",

@@ -107,14 +107,35 @@ TAPEGRAD_API void confusion_matrix(const std::filesystem::path& file,
                                    const std::vector<std::string>& class_names,
                                    const Options& options = {});
 
-/// Grey images in a grid, `columns` a row, with a caption under each (0 black, 1 white):
-/// images (k, h, w), (k, 1, h, w), or (k, h * w) with `height` = h given (0: a square
-/// h * w). Values in [0, 1], or in [0, 255] when the largest is above 1 (raw pixels);
-/// values below the range show black, above it white. captions: one per image, or none.
-/// options.width is the figure's width and sets the size of the images; its height
-/// follows from the rows (options.height is not used). ShapeError for another shape, a
+/// Images in a grid, `columns` a row, with a caption under each: grey images (0 black,
+/// 1 white) or colour images (RGB).
+///
+/// The shape says which:
+/// - grey: (k, h, w), (k, 1, h, w), (k, h, w, 1), or (k, h * w) with `height` = h given
+///   (0: a square h * w);
+/// - colour: (k, 3, h, w), channels first as PyTorch's NCHW, or (k, h, w, 3), channels
+///   last as the course's and h5py's pictures (`x[i]` of train_catvnoncat.h5).
+///
+/// A 4-D tensor whose axis 1 is 1 or 3 is channels first; otherwise one whose last axis
+/// is 1 or 3 is channels last. So a channels-last image 1 or 3 pixels high, (k, 3, w, 3),
+/// reads as channels first (PyTorch's layout, as everywhere in tapegrad): permute it to
+/// (k, 3, h, w) first. One colour image is (1, 3, h, w) or (1, h, w, 3); (3, h, w) is
+/// three grey images.
+///
+/// Values in [0, 1], or in [0, 255] when the largest of all images is above 1 (raw
+/// pixels); a value below the range shows as 0 (black), above it as full intensity
+/// (white), in each channel alike. A grey image is drawn as SVG shapes: one rectangle for
+/// its commonest grey, one path per other grey. A colour image is embedded as an 8-bit
+/// RGB PNG in a data URI, `<image ... preserveAspectRatio="none"
+/// style="image-rendering:pixelated" href="data:image/png;base64,..."/>`, scaled up
+/// without smoothing: about 4 / 3 of its h * w * 3 bytes at most, so a 64 x 64 picture
+/// costs some 16 kB.
+///
+/// captions: one per image, or none. options.width is the figure's width and sets the
+/// size of the images; its height follows from the rows (options.height is not used).
+/// ShapeError for another shape, a `height` other than 0 or h of a 3-D or 4-D tensor, a
 /// height that does not divide h * w, or captions of another count; ValueError for
-/// columns < 1 or a non-finite value.
+/// columns < 1 or a non-finite value. The messages name image_grid and the shape.
 TAPEGRAD_API void image_grid(const std::filesystem::path& file, const Tensor& images,
                              const std::vector<std::string>& captions, int columns = 8,
                              std::int64_t height = 0, const Options& options = {});
