@@ -14,6 +14,7 @@ packages=(
   libhdf5-dev                        # the course's .h5 data sets (data/hdf5)
   nlohmann-json3-dev                 # safetensors' JSON header (io/safetensors)
   dataset-fashion-mnist              # the real data (/usr/share/datasets/fashion-mnist)
+  wamerican                          # text for the sequence models (/usr/share/dict/words)
   clang-format clang-tidy            # make format / format-check, make tidy
   python3-torch python3-h5py         # tests only: PyTorch round trips, HDF5 files as h5py writes them
 )
