@@ -148,7 +148,28 @@ const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
                                           "softmax_cross_entropy_soft_targets",
                                           "shape_ops_and_elementwise",
                                           "conv_net",
-                                          "conv_batch_norm"};
+                                          "conv_batch_norm",
+                                          "embedding_repeats",
+                                          "rnn_layer",
+                                          "gru_layer_batch_first",
+                                          "lstm_layer",
+                                          "lstm_layer_batch_first_zero_state"};
+
+// The loss of make_reference.py's recurrent_case: a layer around the file's weights, run
+// from h0 (and c0) when the case has them, sum(output * R) + sum(h_n * S), and for an
+// LSTM + sum(tanh(c_n) * Q).
+template <class Layer>
+Tensor recurrent_loss(const Inputs& in, bool batch_first) {
+  Layer layer(in.at("weight_ih_l0"), in.at("weight_hh_l0"), in.at("bias_ih_l0"),
+              in.at("bias_hh_l0"), batch_first);
+  nn::RecurrentState start;
+  if (in.contains("h0")) start.h = in.at("h0");
+  if (in.contains("c0")) start.c = in.at("c0");
+  const auto [output, state] = layer.forward_with_state(in.at("x"), start);
+  Tensor loss = sum(output * in.at("R")) + sum(state.h * in.at("S"));
+  if (in.contains("Q")) loss = loss + sum(tanh(state.c) * in.at("Q"));
+  return loss;
+}
 
 }  // namespace
 
@@ -269,4 +290,31 @@ BOOST_AUTO_TEST_CASE(conv_with_batch_norm_matches_torch) {
     h = max_pool2d(relu(h), 2, 1);
     return sum(h * h) / 7.0;
   });
+}
+
+BOOST_AUTO_TEST_CASE(embedding_with_repeated_indices_matches_torch) {
+  check_against_torch("embedding_repeats", [](const Inputs& in) {
+    nn::Embedding embed(in.at("weight"));
+    return sum(embed(in.at("indices")) * in.at("w"));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(rnn_layer_matches_torch) {
+  check_against_torch("rnn_layer",
+                      [](const Inputs& in) { return recurrent_loss<nn::RNN>(in, false); });
+}
+
+BOOST_AUTO_TEST_CASE(gru_layer_batch_first_matches_torch) {
+  check_against_torch("gru_layer_batch_first",
+                      [](const Inputs& in) { return recurrent_loss<nn::GRU>(in, true); });
+}
+
+BOOST_AUTO_TEST_CASE(lstm_layer_matches_torch) {
+  check_against_torch("lstm_layer",
+                      [](const Inputs& in) { return recurrent_loss<nn::LSTM>(in, false); });
+}
+
+BOOST_AUTO_TEST_CASE(lstm_layer_batch_first_from_a_zero_state_matches_torch) {
+  check_against_torch("lstm_layer_batch_first_zero_state",
+                      [](const Inputs& in) { return recurrent_loss<nn::LSTM>(in, true); });
 }

@@ -44,6 +44,7 @@
 #include <tapegrad/nn/mlp.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/pooling.hpp>
+#include <tapegrad/nn/recurrent.hpp>
 #include <tapegrad/nn/regularization.hpp>
 #include <tapegrad/nn/residual.hpp>
 #include <tapegrad/nn/sequential.hpp>
@@ -55,6 +56,7 @@
 #include <tapegrad/ops/loss.hpp>
 #include <tapegrad/ops/normalization.hpp>
 #include <tapegrad/ops/pooling.hpp>
+#include <tapegrad/ops/recurrent.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
 #include <tapegrad/optim/optimizer.hpp>

@@ -42,6 +42,13 @@ class Case:
         self.inputs.append((name, t, requires_grad))
         return t
 
+    def parameter(self, name, param, values):
+        """A module's parameter set to `values` and differentiated as an input."""
+        with torch.no_grad():
+            param.copy_(torch.tensor(np.asarray(values, dtype=np.float64)).reshape(param.shape))
+        self.inputs.append((name, param, True))
+        return param
+
     def write(self, out, loss):
         loss.backward()
         out.append(f"case {self.name}")
@@ -199,6 +206,52 @@ def main():
     h = F.batch_norm(h, None, None, gamma, beta, training=True, eps=1e-5)
     h = F.max_pool2d(F.relu(h), 2, stride=1)                                 # (4, 5, 3, 2)
     c.write(out, torch.sum(h * h) / 7.0)
+
+    # ---- sequence models (issue 13). Appended here, after every earlier case, so that
+    # the draws of the cases above stay as they were.
+
+    # nn.Embedding with repeated indices: the gradients of a repeated row add.
+    c = Case("embedding_repeats")
+    emb = torch.nn.Embedding(6, 4)
+    c.parameter("weight", emb.weight, randn(6, 4))
+    idx = c.input("indices", np.array([[1.0, 4.0, 1.0], [0.0, 1.0, 5.0]]), False)
+    w = c.input("w", randn(2, 3, 4), False)
+    c.write(out, torch.sum(emb(idx.long()) * w))
+
+    # One-layer recurrent nets with torch's own modules, their weights copied in, an
+    # initial state that is differentiated too, and a loss on every output and the final
+    # state.
+    def recurrent_case(name, module_type, T, N, n_in, H, batch_first, with_state):
+        c = Case(name)
+        layer = module_type(n_in, H, batch_first=batch_first)
+        k = 1.0 / np.sqrt(H)
+        for p in ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]:
+            shape = tuple(getattr(layer, p).shape)
+            c.parameter(p, getattr(layer, p), rng.uniform(-k, k, size=shape) * 2.0)
+        x = c.input("x", randn(*((N, T, n_in) if batch_first else (T, N, n_in))))
+        lstm = module_type is torch.nn.LSTM
+        state = None
+        if with_state:
+            h0 = c.input("h0", randn(1, N, H, scale=0.5))
+            state = (h0, c.input("c0", randn(1, N, H, scale=0.5))) if lstm else h0
+        output, final = layer(x, state)
+        R = c.input("R", randn(*output.shape), False)
+        S = c.input("S", randn(1, N, H), False)
+        h_n = final[0] if lstm else final
+        loss = torch.sum(output * R) + torch.sum(h_n * S)
+        if lstm:
+            Q = c.input("Q", randn(1, N, H), False)
+            loss = loss + torch.sum(torch.tanh(final[1]) * Q)
+        c.write(out, loss)
+
+    recurrent_case("rnn_layer", torch.nn.RNN, T=4, N=3, n_in=3, H=5, batch_first=False,
+                   with_state=True)
+    recurrent_case("gru_layer_batch_first", torch.nn.GRU, T=5, N=2, n_in=3, H=4,
+                   batch_first=True, with_state=True)
+    recurrent_case("lstm_layer", torch.nn.LSTM, T=4, N=3, n_in=3, H=4, batch_first=False,
+                   with_state=True)
+    recurrent_case("lstm_layer_batch_first_zero_state", torch.nn.LSTM, T=3, N=2, n_in=2,
+                   H=3, batch_first=True, with_state=False)
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.txt")
     with open(path, "w") as f:
