@@ -41,8 +41,21 @@ void gemm_block(bool ta, bool tb, std::int64_t rows, std::int64_t cols, std::int
 // would cost more than it saves.
 constexpr double kParallelMacs = 262144;
 // Row or column blocks of a split product are multiples of this, the width of the
-// BLAS micro-kernel, so that no thread gets a ragged edge in the middle.
+// BLAS micro-kernel, so that no block gets a ragged edge in the middle.
 constexpr std::int64_t kBlock = 16;
+// A split product is cut into the same blocks whatever the thread count, each block one
+// BLAS call, so that every thread count gives the same bits: OpenBLAS's kernels need not
+// give a row of C the same bits when it is computed in a call of other rows (its Zen
+// sgemm kernels do not: measured). At least kMinBlockRows a block, so that each call
+// packs the shared operand for enough rows; at most kMaxBlocks blocks.
+constexpr std::int64_t kMinBlockRows = 64;
+constexpr std::int64_t kMaxBlocks = 16;
+
+// The fixed block of a split: rows (or columns) per block, a multiple of kBlock.
+std::int64_t block_extent(std::int64_t extent) {
+  const std::int64_t per = std::max(kMinBlockRows, (extent + kMaxBlocks - 1) / kMaxBlocks);
+  return (per + kBlock - 1) / kBlock * kBlock;
+}
 
 // C (n, m) with n == 1 or m == 1, as matrix-vector products over disjoint pieces of
 // C. For m == 1, C[:, 0] = op(A) (n, k) times op(B)[:, 0]; for n == 1,
@@ -56,25 +69,32 @@ void gemv_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c,
   const T* pb = b.data<T>();
   T* pc = c.data<T>();
   const std::int64_t length = m == 1 ? n : m;  // of the output vector
+  // Fixed pieces of the output, each one gemv call whatever the thread count (see
+  // block_extent), and each of at least kParallelMacs multiply-adds.
   const std::int64_t grain =
       std::max<std::int64_t>(kBlock, static_cast<std::int64_t>(kParallelMacs) / k);
-  parallel_for(length, grain, [&](std::int64_t i0, std::int64_t i1) {
-    if (m == 1) {
-      // Rows i0..i1 of op(A): rows of A, or its columns when transposed.
-      const T* x = pb;  // column 0 of B (stride ldb), or row 0 when transposed (stride 1)
-      if (ta)
-        gemv<T>(CblasTrans, k, i1 - i0, alpha, pa + i0, lda, x, tb ? 1 : ldb, beta, pc + i0);
-      else
-        gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pa + i0 * lda, lda, x, tb ? 1 : ldb, beta,
-                pc + i0);
-    } else {
-      // Columns i0..i1 of op(B), as rows of op(B)^T.
-      const T* x = pa;  // row 0 of A (stride 1), or column 0 when transposed (stride lda)
-      if (tb)
-        gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pb + i0 * ldb, ldb, x, ta ? lda : 1, beta,
-                pc + i0);
-      else
-        gemv<T>(CblasTrans, k, i1 - i0, alpha, pb + i0, ldb, x, ta ? lda : 1, beta, pc + i0);
+  const std::int64_t piece = std::max(block_extent(length), (grain + kBlock - 1) / kBlock * kBlock);
+  const std::int64_t pieces = (length + piece - 1) / piece;
+  parallel_for(pieces, 1, [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const std::int64_t i0 = p * piece, i1 = std::min(length, i0 + piece);
+      if (m == 1) {
+        // Rows i0..i1 of op(A): rows of A, or its columns when transposed.
+        const T* x = pb;  // column 0 of B (stride ldb), or row 0 when transposed (stride 1)
+        if (ta)
+          gemv<T>(CblasTrans, k, i1 - i0, alpha, pa + i0, lda, x, tb ? 1 : ldb, beta, pc + i0);
+        else
+          gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pa + i0 * lda, lda, x, tb ? 1 : ldb, beta,
+                  pc + i0);
+      } else {
+        // Columns i0..i1 of op(B), as rows of op(B)^T.
+        const T* x = pa;  // row 0 of A (stride 1), or column 0 when transposed (stride lda)
+        if (tb)
+          gemv<T>(CblasNoTrans, i1 - i0, k, alpha, pb + i0 * ldb, ldb, x, ta ? lda : 1, beta,
+                  pc + i0);
+        else
+          gemv<T>(CblasTrans, k, i1 - i0, alpha, pb + i0, ldb, x, ta ? lda : 1, beta, pc + i0);
+      }
     }
   });
 }
@@ -95,14 +115,17 @@ void gemm_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c,
   }
   const bool by_rows = n >= 4 * kBlock || n >= m;
   const std::int64_t extent = by_rows ? n : m;
-  parallel_for((extent + kBlock - 1) / kBlock, 1, [&](std::int64_t b0, std::int64_t b1) {
-    const std::int64_t i0 = b0 * kBlock, i1 = std::min(extent, b1 * kBlock);
-    if (by_rows)  // rows i0..i1 of op(A) and of C
-      gemm_block(ta, tb, i1 - i0, m, k, alpha, ta ? pa + i0 : pa + i0 * lda, lda, pb, ldb, beta,
-                 pc + i0 * m, m);
-    else  // columns i0..i1 of op(B) and of C
-      gemm_block(ta, tb, n, i1 - i0, k, alpha, pa, lda, tb ? pb + i0 * ldb : pb + i0, ldb, beta,
-                 pc + i0, m);
+  const std::int64_t block = block_extent(extent);
+  parallel_for((extent + block - 1) / block, 1, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {  // one call a block: see block_extent
+      const std::int64_t i0 = b * block, i1 = std::min(extent, i0 + block);
+      if (by_rows)  // rows i0..i1 of op(A) and of C
+        gemm_block(ta, tb, i1 - i0, m, k, alpha, ta ? pa + i0 : pa + i0 * lda, lda, pb, ldb, beta,
+                   pc + i0 * m, m);
+      else  // columns i0..i1 of op(B) and of C
+        gemm_block(ta, tb, n, i1 - i0, k, alpha, pa, lda, tb ? pb + i0 * ldb : pb + i0, ldb, beta,
+                   pc + i0, m);
+    }
   });
 }
 
