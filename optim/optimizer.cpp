@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <tapegrad/graph/autograd.hpp>
@@ -330,6 +331,29 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     }
   }
   return norm;
+}
+
+double clip_grad_value(const std::vector<Tensor>& params, double clip_value) {
+  check_finite_nonnegative("clip_grad_value", "clip_value", clip_value);
+  double largest = 0.0;
+  bool nan = false;
+  for (const Tensor& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    dispatch(g.dtype(), [&]<class T>(T) {
+      T* dw = g.data<T>();
+      const T hi = static_cast<T>(clip_value);
+      for (std::int64_t k = 0; k < g.numel(); ++k) {
+        const T v = dw[k];
+        nan = nan || std::isnan(v);
+        largest = std::max(largest, static_cast<double>(std::abs(v)));
+        // Comparisons written so that NaN fails both and passes through, as torch.clamp.
+        if (v > hi) dw[k] = hi;
+        if (v < -hi) dw[k] = -hi;
+      }
+    });
+  }
+  return nan ? std::nan("") : largest;
 }
 
 }  // namespace tapegrad::optim

@@ -219,4 +219,11 @@ class TAPEGRAD_API AdamW : public Adam {
 /// PyTorch); undefined grads are skipped. Returns the norm before clipping.
 TAPEGRAD_API double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
 
+/// Clamps every gradient element to [-clip_value, clip_value], in place, as PyTorch's
+/// clip_grad_value_ and the course's np.clip(gradient, -maxValue, maxValue, out=gradient);
+/// undefined grads are skipped, a NaN element stays NaN. Returns the largest |g| before
+/// clipping (0 without grads; NaN if an element is NaN), so a caller can tell how often
+/// the clip bites. Throws ValueError unless clip_value is a finite number >= 0.
+TAPEGRAD_API double clip_grad_value(const std::vector<Tensor>& params, double clip_value);
+
 }  // namespace tapegrad::optim

@@ -638,6 +638,37 @@ BOOST_AUTO_TEST_CASE(clip_grad_norm_works_on_float32) {
   check_close(a.grad().to_vector(), {0.6, 0.8}, 1e-6, "a");
 }
 
+BOOST_AUTO_TEST_CASE(clip_grad_value_clamps_each_element_and_returns_the_largest_magnitude) {
+  Tensor a = param({0, 0, 0, 0}, {2, 2}), b = param({0, 0}, {2}, float32), c = param({0}, {1});
+  a.set_grad(tensor({7, -0.5, -9, 5}, {2, 2}, float64));
+  b.set_grad(tensor({-5.5, 2}, {2}, float32));
+  const double largest = optim::clip_grad_value({a, b, c}, 5.0);  // c has no grad: skipped
+  BOOST_TEST(largest == 9.0);
+  check_close(a.grad().to_vector(), {5, -0.5, -5, 5}, 0.0, "a");  // 5 itself is kept
+  check_close(b.grad().to_vector(), {-5, 2}, 0.0, "b");
+  BOOST_TEST(!c.grad().defined());
+  // Inside the bounds: nothing changes, and the largest |g| is now the clip value.
+  BOOST_TEST(optim::clip_grad_value({a, b}, 10.0) == 5.0);
+  check_close(a.grad().to_vector(), {5, -0.5, -5, 5}, 0.0, "a unchanged");
+  // 0 zeroes every gradient (np.clip(g, -0, 0)).
+  BOOST_TEST(optim::clip_grad_value({b}, 0.0) == 5.0);
+  check_close(b.grad().to_vector(), {0, 0}, 0.0, "b zeroed");
+  // A NaN element passes through (as torch.clamp) and makes the result NaN.
+  a.set_grad(tensor({std::nan(""), 20, -1, 0}, {2, 2}, float64));
+  BOOST_TEST(std::isnan(optim::clip_grad_value({a}, 5.0)));
+  const Vec after = a.grad().to_vector();
+  BOOST_TEST(std::isnan(after[0]));
+  check_close({after[1], after[2], after[3]}, {5, -1, 0}, 0.0, "a around the NaN");
+  BOOST_TEST(optim::clip_grad_value({}, 1.0) == 0.0);
+  const auto starts = [](const char* prefix) {
+    return [prefix](const ValueError& e) { return std::string(e.what()).rfind(prefix, 0) == 0; };
+  };
+  const char* message = "clip_grad_value: clip_value must be a finite number >= 0, got ";
+  BOOST_CHECK_EXCEPTION(optim::clip_grad_value({a}, -1.0), ValueError, starts(message));
+  BOOST_CHECK_EXCEPTION(optim::clip_grad_value({a}, std::nan("")), ValueError, starts(message));
+  BOOST_CHECK_EXCEPTION(optim::clip_grad_value({a}, INFINITY), ValueError, starts(message));
+}
+
 // ---- learning-rate schedules ------------------------------------------------------------
 
 namespace tt = boost::test_tools;

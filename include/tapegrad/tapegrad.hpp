@@ -15,6 +15,7 @@
 #include <tapegrad/data/hdf5.hpp>
 #include <tapegrad/data/idx.hpp>
 #include <tapegrad/data/images.hpp>
+#include <tapegrad/data/text.hpp>
 #include <tapegrad/data/toy.hpp>
 #include <tapegrad/data/transforms.hpp>
 #include <tapegrad/graph/anomaly.hpp>
