@@ -6,7 +6,7 @@
 ///   ops/    differentiable ops, one family per file
 ///   nn/     Module, Sequential, layers, activations, initializers
 ///   optim/  optimizers, learning-rate schedules, gradient clipping
-///   data/   IDX, CSV and HDF5 readers, data sets, toy data sets, transforms, mini-batches
+///   data/   IDX, CSV, HDF5 and text readers, data sets, toy data sets, transforms, mini-batches
 ///   io/     the atomic file, tensor files, checkpoints, safetensors
 ///   viz/    SVG plots and the progress bar
 #include <tapegrad/data/batches.hpp>
