@@ -32,6 +32,7 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
+#include "common/course_net.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
@@ -112,41 +113,20 @@ Model logistic_regression(const Tensor& X, const Tensor& Y, int num_iterations,
 
 // ---- week 4: the L-layer deep network --------------------------------------------------------
 
-struct Parameters {
-  std::vector<Tensor> W;  // W[l - 1] is the course's W[l]: (n[l], n[l-1])
-  std::vector<Tensor> b;  // b[l - 1] is the course's b[l]: (n[l], 1)
-};
+using examples::Parameters;
 
 // The application's initialize_parameters_deep: randn(n[l], n[l-1]) / sqrt(n[l-1]), b = 0.
 // (The step-by-step notebook of week 4 scales by 0.01; deep_net.cpp's He weights by
 // sqrt(2 / n[l-1]).)
 Parameters initialize_parameters_deep(const std::vector<std::int64_t>& layers_dims) {
-  Parameters parameters;
-  for (std::size_t l = 1; l < layers_dims.size(); ++l) {
-    const double scale = 1.0 / std::sqrt(static_cast<double>(layers_dims[l - 1]));
-    parameters.W.push_back((randn({layers_dims[l], layers_dims[l - 1]}) * scale).requires_grad_());
-    parameters.b.push_back(zeros({layers_dims[l], 1}).requires_grad_());
-  }
-  return parameters;
+  return examples::initialize_parameters(layers_dims, [](const Shape& shape) {
+    return randn(shape) / std::sqrt(static_cast<double>(shape[1]));
+  });
 }
 
 // [LINEAR -> RELU] x (L - 1) -> LINEAR -> SIGMOID.
 Tensor L_model_forward(const Tensor& X, const Parameters& parameters) {
-  const std::size_t L = parameters.W.size();
-  Tensor A = X;
-  for (std::size_t l = 0; l + 1 < L; ++l) A = relu(matmul(parameters.W[l], A) + parameters.b[l]);
-  return sigmoid(matmul(parameters.W[L - 1], A) + parameters.b[L - 1]);
-}
-
-// W[l] = W[l] - learning_rate * dW[l], b[l] = b[l] - learning_rate * db[l].
-void update_parameters(Parameters& parameters, double learning_rate) {
-  NoGradGuard no_grad;
-  for (std::size_t l = 0; l < parameters.W.size(); ++l) {
-    parameters.W[l] -= learning_rate * parameters.W[l].grad();
-    parameters.b[l] -= learning_rate * parameters.b[l].grad();
-    parameters.W[l].zero_grad();
-    parameters.b[l].zero_grad();
-  }
+  return sigmoid(examples::linear_relu_forward(X, parameters));
 }
 
 Model L_layer_model(const Tensor& X, const Tensor& Y, const std::vector<std::int64_t>& layers_dims,
@@ -155,10 +135,10 @@ Model L_layer_model(const Tensor& X, const Tensor& Y, const std::vector<std::int
   Costs costs;
   progress::Bar bar(num_iterations, "deep network");
   for (int i = 0; i < num_iterations; ++i) {
-    Tensor AL = L_model_forward(X, parameters);    // forward propagation
-    Tensor cost = binary_cross_entropy(AL, Y);     // compute cost
-    cost.backward();                               // backward propagation
-    update_parameters(parameters, learning_rate);  // update parameters
+    Tensor AL = L_model_forward(X, parameters);              // forward propagation
+    Tensor cost = binary_cross_entropy(AL, Y);               // compute cost
+    cost.backward();                                         // backward propagation
+    examples::update_parameters(parameters, learning_rate);  // update parameters
     record_cost(costs, i, cost);
     bar.update(i + 1, costs.final);
   }

@@ -1,7 +1,8 @@
 #pragma once
 // The course's parameter-dictionary network of the toy-set lessons (initialization,
-// regularization, optimization): W[l], b[l] as plain tensors, one initializer loop with
-// the weight rule as its argument, and [LINEAR -> RELU] x (L - 1) -> LINEAR forward.
+// regularization, optimization) and of cat_classifier: W[l], b[l] as plain tensors, one
+// initializer loop with the weight rule as its argument, [LINEAR -> RELU] x (L - 1) ->
+// LINEAR forward, and the gradient-descent update.
 #include <cstdint>
 #include <functional>
 #include <tapegrad/tapegrad.hpp>
@@ -51,6 +52,18 @@ inline Tensor linear_relu_forward(const Tensor& X, const Parameters& parameters,
     if (keep_prob < 1) A = dropout(A, 1 - keep_prob);  // A = A * D / keep_prob
   }
   return matmul(parameters.W[L - 1], A) + parameters.b[L - 1];
+}
+
+/// Gradient descent: W[l] = W[l] - learning_rate * dW[l], b[l] = b[l] - learning_rate *
+/// db[l], then the gradients are zeroed for the next iteration.
+inline void update_parameters(Parameters& parameters, double learning_rate) {
+  NoGradGuard no_grad;
+  for (std::size_t l = 0; l < parameters.W.size(); ++l) {
+    parameters.W[l] -= learning_rate * parameters.W[l].grad();
+    parameters.b[l] -= learning_rate * parameters.b[l].grad();
+    parameters.W[l].zero_grad();
+    parameters.b[l].zero_grad();
+  }
 }
 
 }  // namespace tapegrad::examples
