@@ -153,7 +153,10 @@ const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
                                           "rnn_layer",
                                           "gru_layer_batch_first",
                                           "lstm_layer",
-                                          "lstm_layer_batch_first_zero_state"};
+                                          "lstm_layer_batch_first_zero_state",
+                                          "layer_norm",
+                                          "attention",
+                                          "attention_causal"};
 
 // The loss of make_reference.py's recurrent_case: a layer around the file's weights, run
 // from h0 (and c0) when the case has them, sum(output * R) + sum(h_n * S), and for an
@@ -317,4 +320,22 @@ BOOST_AUTO_TEST_CASE(lstm_layer_matches_torch) {
 BOOST_AUTO_TEST_CASE(lstm_layer_batch_first_from_a_zero_state_matches_torch) {
   check_against_torch("lstm_layer_batch_first_zero_state",
                       [](const Inputs& in) { return recurrent_loss<nn::LSTM>(in, true); });
+}
+
+BOOST_AUTO_TEST_CASE(layer_norm_matches_torch) {
+  check_against_torch("layer_norm", [](const Inputs& in) {
+    return sum(layer_norm(in.at("x"), in.at("weight"), in.at("bias"), 1e-5) * in.at("R"));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(attention_matches_torch) {
+  check_against_torch("attention", [](const Inputs& in) {
+    return sum(scaled_dot_product_attention(in.at("q"), in.at("k"), in.at("v")) * in.at("R"));
+  });
+}
+
+BOOST_AUTO_TEST_CASE(causal_attention_matches_torch) {
+  check_against_torch("attention_causal", [](const Inputs& in) {
+    return sum(scaled_dot_product_attention(in.at("q"), in.at("k"), in.at("v"), true) * in.at("R"));
+  });
 }

@@ -51,6 +51,7 @@
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/ops/attention.hpp>
 #include <tapegrad/ops/conv.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/linalg.hpp>

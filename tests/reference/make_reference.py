@@ -253,6 +253,39 @@ def main():
     recurrent_case("lstm_layer_batch_first_zero_state", torch.nn.LSTM, T=3, N=2, n_in=2,
                    H=3, batch_first=True, with_state=False)
 
+    # ---- layer normalization and attention (ops/attention.hpp). Appended here, after
+    # every earlier case, so that the draws of the cases above stay as they were.
+
+    # Layer norm over the last axis with an affine weight and bias.
+    c = Case("layer_norm")
+    x = c.input("x", randn(2, 3, 5, scale=2.0) + 0.5)
+    weight = c.input("weight", 1.0 + randn(5, scale=0.2))
+    bias = c.input("bias", randn(5, scale=0.2))
+    R = c.input("R", randn(2, 3, 5), False)
+    c.write(out, torch.sum(F.layer_norm(x, (5,), weight, bias, eps=1e-5) * R))
+
+    # Attention written in plain torch ops: torch 1.13 has no
+    # F.scaled_dot_product_attention. The causal mask is torch's is_causal one (top-left
+    # aligned, j > i masked with -inf).
+    def attention(q, k, v, causal):
+        scores = q @ k.transpose(-2, -1) / np.sqrt(q.shape[-1])
+        if causal:
+            L, S = scores.shape[-2], scores.shape[-1]
+            mask = torch.ones(L, S, dtype=torch.bool).tril().logical_not()
+            scores = scores.masked_fill(mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ v
+
+    def attention_case(name, causal):
+        c = Case(name)
+        q = c.input("q", randn(2, 2, 4, 3))
+        k = c.input("k", randn(2, 2, 5, 3))
+        v = c.input("v", randn(2, 2, 5, 2))
+        R = c.input("R", randn(2, 2, 4, 2), False)
+        c.write(out, torch.sum(attention(q, k, v, causal) * R))
+
+    attention_case("attention", causal=False)
+    attention_case("attention_causal", causal=True)
+
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.txt")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")

@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// Layer normalization and scaled dot-product attention, as torch.nn.functional's
+/// layer_norm and scaled_dot_product_attention. Both are composed of recorded ops (mean,
+/// sub, square, sqrt, div, mul, add; matmul, transpose, where, softmax), so their
+/// backward, and their double backward, come from those ops' rules.
+///
+///   Tensor h = layer_norm(x, gamma, beta);                        // x (N, L, D)
+///   Tensor y = scaled_dot_product_attention(q, k, v, /*causal=*/true);
+#include <tapegrad/graph/export.hpp>
+#include <tapegrad/graph/tensor.hpp>
+
+namespace tapegrad {
+
+/// Layer normalization over the last axis, as torch.nn.functional.layer_norm with
+/// normalized_shape = (D): x (..., D), weight and bias (D) or undefined Tensor{} (none)
+/// -> (..., D), y = (x - mean) / sqrt(var + eps) * weight + bias, with the mean and the
+/// biased variance of each last-axis row. Composed of recorded ops (mean, sub, square,
+/// sqrt, div, mul, add): the derivative is theirs, chained. Throws Error for an
+/// undefined x, ValueError for eps <= 0, ShapeError for a 0-D x or a weight or bias that is not
+/// (D), naming every shape ("layer_norm: weight is [3], expected (D) = [4]; x [2, 4], ...").
+TAPEGRAD_API Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                               double eps = 1e-5);
+
+/// The result of attention_with_weights.
+struct AttentionResult {
+  Tensor output;   ///< (..., L, Ev): weights v
+  Tensor weights;  ///< (..., L, S): softmax(q k^T / sqrt(E) + mask) along the last axis
+};
+
+/// Scaled dot-product attention, as torch.nn.functional.scaled_dot_product_attention
+/// (no dropout): q (..., L, E), k (..., S, E), v (..., S, Ev), the same leading (batch,
+/// head) axes, any number of them -> (..., L, Ev) = softmax(q k^T / sqrt(E) + mask) v.
+/// causal masks the keys after the query (j > i, top-left aligned as torch's is_causal):
+/// their scores become -inf by where(), so softmax gives them weight exactly 0 and they
+/// get gradient exactly 0 (every row keeps j = 0). Composed of recorded ops (transpose,
+/// matmul, div, where, softmax, matmul): the derivative is theirs, chained. Throws
+/// Error for an undefined input and ShapeError, naming q's, k's and v's shapes, for
+/// an input under 2-D, differing ranks or leading axes, q's E not k's, or k's S not v's.
+TAPEGRAD_API Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                 bool causal = false);
+
+/// scaled_dot_product_attention's output and its attention weights (..., L, S) (e.g. for
+/// a heat map), both recorded; shapes, rules and errors (naming attention_with_weights)
+/// as scaled_dot_product_attention's.
+TAPEGRAD_API AttentionResult attention_with_weights(const Tensor& q, const Tensor& k,
+                                                    const Tensor& v, bool causal = false);
+
+}  // namespace tapegrad
