@@ -6,7 +6,6 @@
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/io/atomic_file.hpp>
 #include <tapegrad/io/little_endian.hpp>
 #include <tapegrad/io/safetensors.hpp>
@@ -80,36 +79,39 @@ float half_to_float(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
-// Element i of a stored tensor as a double (exact for every type but I64/U64 beyond 2^53,
-// which the caller checks).
-template <class Get>
-void convert_elements(const SafetensorsTensor& st, const DtypeInfo& info, std::int64_t n,
-                      Get&& put) {
-  const char* p = st.data.data();
-  for (std::int64_t i = 0; i < n; ++i, p += info.size) {
-    double v = 0;
-    if (info.code == "F64")
-      v = std::bit_cast<double>(get_uint<std::uint64_t>(p));
-    else if (info.code == "F32")
-      v = std::bit_cast<float>(get_uint<std::uint32_t>(p));
-    else if (info.code == "F16")
-      v = half_to_float(get_uint<std::uint16_t>(p));
-    else if (info.code == "BF16")
-      v = std::bit_cast<float>(std::uint32_t{get_uint<std::uint16_t>(p)} << 16);
-    else if (info.code == "I64")
-      v = static_cast<double>(static_cast<std::int64_t>(get_uint<std::uint64_t>(p)));
-    else if (info.code == "I32")
-      v = static_cast<std::int32_t>(get_uint<std::uint32_t>(p));
-    else if (info.code == "I16")
-      v = static_cast<std::int16_t>(get_uint<std::uint16_t>(p));
-    else if (info.code == "I8")
-      v = static_cast<std::int8_t>(static_cast<unsigned char>(*p));
-    else if (info.code == "U8")
-      v = static_cast<unsigned char>(*p);
-    else  // BOOL: any nonzero byte is true
-      v = *p != 0 ? 1.0 : 0.0;
-    put(i, v, p);
-  }
+// Reads one stored element as a double: exact for every type but I64 beyond 2^53, which
+// to_tensor checks on the stored integer. Chosen once per tensor, not per element.
+using ElementReader = double (*)(const char*);
+ElementReader element_reader(std::string_view code) {
+  if (code == "F64")
+    return [](const char* p) { return std::bit_cast<double>(get_uint<std::uint64_t>(p)); };
+  if (code == "F32")
+    return [](const char* p) { return double{std::bit_cast<float>(get_uint<std::uint32_t>(p))}; };
+  if (code == "F16")
+    return [](const char* p) { return double{half_to_float(get_uint<std::uint16_t>(p))}; };
+  if (code == "BF16")
+    return [](const char* p) {
+      return double{std::bit_cast<float>(std::uint32_t{get_uint<std::uint16_t>(p)} << 16)};
+    };
+  if (code == "I64")
+    return [](const char* p) {
+      return static_cast<double>(static_cast<std::int64_t>(get_uint<std::uint64_t>(p)));
+    };
+  if (code == "I32")
+    return [](const char* p) {
+      return static_cast<double>(static_cast<std::int32_t>(get_uint<std::uint32_t>(p)));
+    };
+  if (code == "I16")
+    return [](const char* p) {
+      return static_cast<double>(static_cast<std::int16_t>(get_uint<std::uint16_t>(p)));
+    };
+  if (code == "I8")
+    return [](const char* p) {
+      return static_cast<double>(static_cast<std::int8_t>(static_cast<unsigned char>(*p)));
+    };
+  if (code == "U8")
+    return [](const char* p) { return static_cast<double>(static_cast<unsigned char>(*p)); };
+  return [](const char* p) { return *p != 0 ? 1.0 : 0.0; };  // BOOL: any nonzero byte is true
 }
 
 }  // namespace
@@ -131,11 +133,14 @@ Tensor SafetensorsTensor::to_tensor() const {
     io::get_data(t.raw_data(), data.data(), data.size(), info->size);
     return t;
   }
+  const ElementReader read = element_reader(info->code);
+  const bool check_range = info->code == "I64";
   dispatch(info->tensor_dtype, [&](auto zero) {
     using T = decltype(zero);
     T* out = t.data<T>();
-    convert_elements(*this, *info, n, [&](std::int64_t i, double v, const char* p) {
-      if (info->code == "I64") {  // v is rounded already: check the stored integer
+    const char* p = data.data();
+    for (std::int64_t i = 0; i < n; ++i, p += info->size) {
+      if (check_range) {  // the double would be rounded already: check the stored integer
         const auto stored = static_cast<std::int64_t>(get_uint<std::uint64_t>(p));
         if (stored > kExactIntegers || stored < -kExactIntegers)
           throw IoError(fmt::format(
@@ -143,8 +148,8 @@ Tensor SafetensorsTensor::to_tensor() const {
               "it exactly",
               i, stored));
       }
-      out[i] = static_cast<T>(v);
-    });
+      out[i] = static_cast<T>(read(p));
+    }
   });
   return t;
 }
@@ -200,15 +205,15 @@ SafetensorsTensor safetensors_tensor(const Tensor& t, std::string_view dtype,
   dispatch(t.dtype(), [&](auto zero) {
     using T = decltype(zero);
     const T* src = t.data<T>();
-    if (code == "F32" || code == "F64") {
-      for (std::int64_t i = 0; i < n; ++i) {
-        if (code == "F32")
-          put_uint<std::uint32_t>(out.data,
-                                  std::bit_cast<std::uint32_t>(static_cast<float>(src[i])));
-        else
-          put_uint<std::uint64_t>(out.data,
-                                  std::bit_cast<std::uint64_t>(static_cast<double>(src[i])));
-      }
+    if (code == "F32") {
+      for (std::int64_t i = 0; i < n; ++i)
+        put_uint<std::uint32_t>(out.data, std::bit_cast<std::uint32_t>(static_cast<float>(src[i])));
+      return;
+    }
+    if (code == "F64") {
+      for (std::int64_t i = 0; i < n; ++i)
+        put_uint<std::uint64_t>(out.data,
+                                std::bit_cast<std::uint64_t>(static_cast<double>(src[i])));
       return;
     }
     const IntRange range = int_range(*info);
@@ -661,41 +666,34 @@ void load_safetensors_into(const std::filesystem::path& path, const NamedTensors
   const char* who = "load_safetensors_into";
   const std::string source = path.string();
   const Safetensors file = decode_safetensors(io::read_whole_file(path, who), source, who);
-  std::unordered_map<std::string_view, const SafetensorsTensor*> by_name;
-  for (const auto& [name, st] : file.tensors) by_name.emplace(name, &st);
+  std::unordered_map<std::string_view, const Tensor*> wanted;
+  for (const auto& [name, t] : destination) wanted.emplace(name, &t);
 
-  // Everything is checked and converted before the first destination changes.
-  std::unordered_set<std::string_view> wanted;
-  std::vector<Tensor> values;
-  values.reserve(destination.size());
-  for (const auto& [name, t] : destination) {
-    if (!t.defined()) throw ValueError(fmt::format("{}: destination '{}' is undefined", who, name));
-    wanted.insert(name);
-    auto it = by_name.find(name);
-    if (it == by_name.end())
-      throw ValueError(fmt::format("{}: {}: has no tensor named '{}'", who, source, name));
-    const SafetensorsTensor& st = *it->second;
-    if (st.shape != t.shape() && !column_and_vector(st.shape, t.shape()))
-      throw ShapeError(fmt::format("{}: {}: tensor '{}' has shape {}, the destination has {}", who,
-                                   source, name, shape_str(st.shape), shape_str(t.shape())));
+  // The file's tensors in the destination's terms, then the tensor files' checks and
+  // copy (all or nothing): a (n,) or (n, 1) tensor takes the destination's shape, a
+  // batch counter the destination lacks is dropped, and a tensor the destination lacks
+  // is kept by name only (strict loading names it) and never converted.
+  NamedTensors loaded;
+  loaded.reserve(file.tensors.size());
+  for (const auto& [name, st] : file.tensors) {
+    const auto it = wanted.find(name);
+    if (it == wanted.end()) {
+      if (!is_batch_counter(name)) loaded.emplace_back(name, Tensor());
+      continue;
+    }
     Tensor value;
     try {
       value = st.to_tensor();
     } catch (const IoError& e) {
       throw IoError(fmt::format("{}: {}: tensor '{}': {}", who, source, name, e.what()));
     }
-    values.push_back(value.dtype() == t.dtype() ? value : value.to(t.dtype()));
+    const Tensor& dst = *it->second;
+    if (dst.defined() && column_and_vector(value.shape(), dst.shape()))
+      value = value.reshape(dst.shape());
+    loaded.emplace_back(name, std::move(value));
   }
-  if (strict)
-    for (const auto& [name, st] : file.tensors)
-      if (!wanted.contains(name) && !is_batch_counter(name))
-        throw ValueError(fmt::format("{}: {}: unexpected tensor '{}' (not in the destination)", who,
-                                     source, printable(name)));
-  NoGradGuard no_grad;  // parameters require grad; this update is not part of any graph
-  for (std::size_t i = 0; i < destination.size(); ++i) {
-    Tensor dst = destination[i].second;
-    dst.copy_(values[i].reshape(dst.shape()));
-  }
+  check_loadable(destination, loaded, strict, source, who);
+  copy_by_name(destination, loaded);
 }
 
 void load_safetensors_into(const std::filesystem::path& path, nn::Module& model, bool strict) {

@@ -15,28 +15,18 @@
 #include <thread>
 #include <vector>
 
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tapegrad;
 namespace tt = boost::test_tools;
 namespace fs = std::filesystem;
 
+using test::read_bytes;
 using test::TempDir;
+using test::write_bytes;
 
 namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Writes a new file (removing any old one first: on ext4, truncating a file and
-// rewriting it makes close() wait for the disk).
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  fs::remove(p);
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() &&

@@ -15,25 +15,18 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tapegrad;
 namespace fs = std::filesystem;
 namespace tt = boost::test_tools;
 
+using test::read_bytes;
 using test::TempDir;
+using test::write_bytes;
 
 namespace {
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 NamedTensors sample() {
   Generator gen(3);
