@@ -126,51 +126,40 @@ void RecurrentLayer::check_input(const Tensor& x) const {
                                  shape_str(x.shape()), expects));
 }
 
-// The given h0 or c0, (1, N, H), in the cells' layout (H, N); zeros when undefined.
+// The given h0 or c0, (1, N, H), as recurrent_sequence takes it, (N, H); undefined
+// (zeros) when not given.
 Tensor RecurrentLayer::initial(const Tensor& given, const char* name, const Tensor& x) const {
+  if (!given.defined()) return {};
   const std::int64_t N = x.size(batch_first_ ? 0 : 1), H = hidden_size();
-  if (!given.defined()) return zeros({H, N}, weight_hh.dtype());
   const Shape expected = {1, N, H};
   if (given.shape() != expected)
     throw ShapeError(fmt::format("{}: {} of shape {} for input {} (expects (1, N, H) = {})",
                                  type_name(), name, shape_str(given.shape()), shape_str(x.shape()),
                                  shape_str(expected)));
-  return transpose(reshape(given, {N, H}));
+  return reshape(given, {N, H});
 }
 
 RecurrentOutput RecurrentLayer::forward_with_state(const Tensor& x, const RecurrentState& state) {
   check_input(x);
-  if (!has_cell_state() && state.c.defined())
+  const bool lstm = kind() == RecurrentKind::lstm;
+  if (!lstm && state.c.defined())
     throw ValueError(fmt::format("{}: the state has a cell state c {}, which only an LSTM takes",
                                  type_name(), shape_str(state.c.shape())));
-  if (has_cell_state() && state.h.defined() != state.c.defined())
+  if (lstm && state.h.defined() != state.c.defined())
     throw ValueError(
         fmt::format("{}: the state needs both h and c, or neither for zeros; got h "
                     "{} and c {}",
                     type_name(), shape_or_undefined(state.h), shape_or_undefined(state.c)));
-  RecurrentState s{initial(state.h, "h0", x),
-                   has_cell_state() ? initial(state.c, "c0", x) : Tensor()};
-  Columns biases;
-  if (bias_ih.defined()) {
-    const Shape column = {bias_ih.size(0), 1};
-    if (keeps_biases_apart())
-      biases = {Tensor(), reshape(bias_ih, column), reshape(bias_hh, column)};
-    else
-      biases = {reshape(bias_ih + bias_hh, column), Tensor(), Tensor()};
-  }
-  // (T, N, in) -> (T, in, N): step t is then a block of columns, the cells' layout.
-  const Tensor steps = transpose(batch_first_ ? transpose(x, 0, 1) : x, 1, 2);
-  std::vector<Tensor> hs;
-  hs.reserve(static_cast<std::size_t>(steps.size(0)));
-  for (std::int64_t t = 0; t < steps.size(0); ++t) {
-    s = step(select(steps, 0, t), s, biases);
-    hs.push_back(s.h);
-  }
-  Tensor output = transpose(stack(hs, 0), 1, 2);  // (T, H, N) -> (T, N, H)
-  if (batch_first_) output = transpose(output, 0, 1);
-  const std::int64_t N = s.h.size(1), H = hidden_size();
-  const auto final = [&](const Tensor& t) { return reshape(transpose(t), {1, N, H}); };
-  return {output, {final(s.h), s.c.defined() ? final(s.c) : Tensor()}};
+  if (x.dtype() != weight_hh.dtype())
+    throw DtypeError(fmt::format("{}: input is {}, the layer's parameters {}", type_name(),
+                                 dtype_name(x.dtype()), dtype_name(weight_hh.dtype())));
+  const Tensor h0 = initial(state.h, "h0", x);
+  const Tensor c0 = lstm ? initial(state.c, "c0", x) : Tensor();
+  const SequenceOutput run =
+      recurrent_sequence(kind(), x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, batch_first_);
+  const std::int64_t N = run.h.size(0), H = hidden_size();
+  const auto final = [&](const Tensor& t) { return reshape(t, {1, N, H}); };
+  return {run.output, {final(run.h), lstm ? final(run.c) : Tensor()}};
 }
 
 Tensor RecurrentLayer::forward(const Tensor& x) { return forward_with_state(x).output; }
@@ -190,11 +179,6 @@ RNN::RNN(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first)
     : RecurrentLayer("RNN", 1, std::move(w_ih), std::move(w_hh), std::move(b_ih), std::move(b_hh),
                      batch_first) {}
 
-RecurrentState RNN::step(const Tensor& x, const RecurrentState& state,
-                         const Columns& biases) const {
-  return {rnn_cell(x, state.h, weight_ih, weight_hh, biases.b), Tensor()};
-}
-
 GRU::GRU(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions options,
          Generator& gen)
     : RecurrentLayer("GRU", 3, input_size, hidden_size, options, gen) {}
@@ -203,11 +187,6 @@ GRU::GRU(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first)
     : RecurrentLayer("GRU", 3, std::move(w_ih), std::move(w_hh), std::move(b_ih), std::move(b_hh),
                      batch_first) {}
 
-RecurrentState GRU::step(const Tensor& x, const RecurrentState& state,
-                         const Columns& biases) const {
-  return {gru_cell(x, state.h, weight_ih, weight_hh, biases.b_ih, biases.b_hh), Tensor()};
-}
-
 LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions options,
            Generator& gen)
     : RecurrentLayer("LSTM", 4, input_size, hidden_size, options, gen) {}
@@ -215,11 +194,5 @@ LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, RecurrentOptions o
 LSTM::LSTM(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first)
     : RecurrentLayer("LSTM", 4, std::move(w_ih), std::move(w_hh), std::move(b_ih), std::move(b_hh),
                      batch_first) {}
-
-RecurrentState LSTM::step(const Tensor& x, const RecurrentState& state,
-                          const Columns& biases) const {
-  const LstmState next = lstm_cell(x, state.h, state.c, weight_ih, weight_hh, biases.b);
-  return {next.h, next.c};
-}
 
 }  // namespace tapegrad::nn

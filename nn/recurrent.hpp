@@ -4,8 +4,8 @@
 /// parameter names, shapes, initialization and layout, so a state dict exchanges with
 /// torch's nn.Embedding, nn.RNN, nn.GRU and nn.LSTM directly. Unlike nn::Linear, these
 /// layers take and give torch's layout: a sequence is (T, N, in), or (N, T, in) with
-/// batch_first; an embedding's rows are (..., dim). Each step runs the course-layout cell
-/// of ops/recurrent.hpp on the step's columns.
+/// batch_first; an embedding's rows are (..., dim). A layer runs its whole sequence as one
+/// recorded op, recurrent_sequence (ops/recurrent.hpp), with the cells' formulas.
 ///
 ///   nn::Embedding embed(vocab, 16);
 ///   nn::LSTM lstm(16, 32, {.batch_first = true});
@@ -28,6 +28,7 @@
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/ops/recurrent.hpp>
 #include <utility>
 
 namespace tapegrad::nn {
@@ -135,21 +136,8 @@ class TAPEGRAD_API RecurrentLayer : public Module {
   RecurrentLayer(std::string type_name, std::int64_t gates, Tensor w_ih, Tensor w_hh, Tensor b_ih,
                  Tensor b_hh, bool batch_first);
 
-  /// The biases as the cells take them, (G H, 1) columns, made once per sequence
-  /// (undefined without bias).
-  struct Columns {
-    Tensor b;     ///< bias_ih + bias_hh (RNN, LSTM)
-    Tensor b_ih;  ///< bias_ih alone (GRU, whose reset gate multiplies b_hn only)
-    Tensor b_hh;  ///< bias_hh alone (GRU)
-  };
-  /// One step in the course's layout: x (in, N) and the state's h (and c) as (H, N)
-  /// -> the next state, in the same layout.
-  virtual RecurrentState step(const Tensor& x, const RecurrentState& state,
-                              const Columns& biases) const = 0;
-  /// Whether the state has a cell state c (LSTM).
-  virtual bool has_cell_state() const { return false; }
-  /// Whether step() takes the biases apart (GRU) rather than summed.
-  virtual bool keeps_biases_apart() const { return false; }
+  /// The cell recurrent_sequence runs.
+  virtual RecurrentKind kind() const = 0;
 
  private:
   void register_all(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh);
@@ -170,9 +158,8 @@ class TAPEGRAD_API RNN : public RecurrentLayer {
   RNN(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first = false);
 
  protected:
-  /// rnn_cell.
-  RecurrentState step(const Tensor& x, const RecurrentState& state,
-                      const Columns& biases) const override;
+  /// rnn_cell's formula.
+  RecurrentKind kind() const override { return RecurrentKind::rnn_tanh; }
 };
 
 /// A GRU over a sequence, as torch.nn.GRU (one layer; gru_cell at each step).
@@ -186,11 +173,8 @@ class TAPEGRAD_API GRU : public RecurrentLayer {
   GRU(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first = false);
 
  protected:
-  /// gru_cell.
-  RecurrentState step(const Tensor& x, const RecurrentState& state,
-                      const Columns& biases) const override;
-  /// True: the reset gate multiplies b_hn but not b_in.
-  bool keeps_biases_apart() const override { return true; }
+  /// gru_cell's formula.
+  RecurrentKind kind() const override { return RecurrentKind::gru; }
 };
 
 /// An LSTM over a sequence, as torch.nn.LSTM (one layer; lstm_cell at each step, gates
@@ -205,11 +189,8 @@ class TAPEGRAD_API LSTM : public RecurrentLayer {
   LSTM(Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, bool batch_first = false);
 
  protected:
-  /// lstm_cell, with b = bias_ih + bias_hh.
-  RecurrentState step(const Tensor& x, const RecurrentState& state,
-                      const Columns& biases) const override;
-  /// True: an LSTM carries c.
-  bool has_cell_state() const override { return true; }
+  /// lstm_cell's formula.
+  RecurrentKind kind() const override { return RecurrentKind::lstm; }
 };
 
 }  // namespace tapegrad::nn

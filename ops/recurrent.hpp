@@ -66,6 +66,39 @@ TAPEGRAD_API LstmState lstm_cell(const Tensor& x, const Tensor& h_prev, const Te
 TAPEGRAD_API Tensor gru_cell(const Tensor& x, const Tensor& h_prev, const Tensor& W_ih,
                              const Tensor& W_hh, const Tensor& b_ih, const Tensor& b_hh);
 
+/// Which cell recurrent_sequence runs.
+enum class RecurrentKind {
+  rnn_tanh,  ///< h = tanh(W_ih x + b_ih + W_hh h + b_hh), as torch.nn.RNN
+  gru,       ///< gru_cell's formula, as torch.nn.GRU
+  lstm,      ///< lstm_cell's formula, as torch.nn.LSTM
+};
+
+/// recurrent_sequence's result, in torch's row layout.
+struct SequenceOutput {
+  Tensor output;  ///< (T, N, H), or (N, T, H) with batch_first: h_t of every step
+  Tensor h;       ///< (N, H): h after the last step
+  Tensor c;       ///< (N, H): the LSTM's c after the last step; undefined otherwise
+};
+
+/// A whole one-layer RNN, GRU or LSTM over a sequence, as one recorded op (what nn::RNN,
+/// nn::GRU and nn::LSTM run): x (T, N, in), or (N, T, in) with batch_first; h0 and c0 (N, H) or
+/// undefined (zeros; c0 only for the LSTM); w_ih (G H, in), w_hh (G H, H), b_ih and b_hh (G H) or
+/// both undefined, G = 1, 3, 4 and the gates in torch's order. The formulas are those of
+/// rnn_cell, gru_cell and lstm_cell in row layout (h_t = f(x_t W_ih^T + h_{t-1} W_hh^T
+/// + b)), computed as cuDNN does: one product for the input projections of all steps,
+/// one product a step for h_{t-1} W_hh^T, and in backward one product a step for
+/// dh_{t-1} plus one product over all steps for each weight's gradient. Batch rows run
+/// in fixed chunks on the pool (the same bits at any thread count). float32 evaluates
+/// sigmoid and tanh with a vectorized exp (within a few ulp); float64 with libm's.
+/// Its backward rule is a raw kernel: a gradient of its gradient needs the cells. Throws
+/// ShapeError naming every shape for one that does not fit, ValueError for T or N of 0
+/// or an undefined x or weight, DtypeError for mixed dtypes.
+TAPEGRAD_API SequenceOutput recurrent_sequence(RecurrentKind kind, const Tensor& x,
+                                               const Tensor& h0, const Tensor& c0,
+                                               const Tensor& w_ih, const Tensor& w_hh,
+                                               const Tensor& b_ih, const Tensor& b_hh,
+                                               bool batch_first = false);
+
 namespace detail {
 /// The whole numbers of a 1-D or 2-D float tensor as indices into `num_embeddings` rows,
 /// row-major; the errors of embedding(weight, indices), their messages starting "<op>: ".

@@ -485,3 +485,166 @@ BOOST_AUTO_TEST_CASE(layers_reject_bad_inputs_and_states) {
       },
       "RNN: give both biases or neither; got weight_ih_l0 [4, 3]");
 }
+
+// ---- recurrent_sequence: the fused op the layers run ------------------------------------
+
+namespace {
+
+// The gradients of sum(output * r_out) + sum(h * r_h) (+ sum(c * r_c)) with respect to
+// every input of recurrent_sequence, after its outputs.
+std::vector<Tensor> sequence_run(RecurrentKind kind, bool batch_first,
+                                 const std::vector<Tensor>& in,
+                                 const std::vector<Tensor>& weights_of_outputs) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : in) leaves.push_back(t.defined() ? t.detach().requires_grad_() : t);
+  const SequenceOutput s = recurrent_sequence(kind, leaves[0], leaves[1], leaves[2], leaves[3],
+                                              leaves[4], leaves[5], leaves[6], batch_first);
+  Tensor loss = (s.output * weights_of_outputs[0]).sum() + (s.h * weights_of_outputs[1]).sum();
+  if (s.c.defined()) loss = loss + (s.c * weights_of_outputs[2]).sum();
+  loss.backward();
+  std::vector<Tensor> out = {s.output.detach(), s.h.detach(),
+                             s.c.defined() ? s.c.detach() : Tensor()};
+  for (const Tensor& t : leaves) out.push_back(t.defined() ? t.grad() : Tensor());
+  return out;
+}
+
+struct SequenceCase {
+  RecurrentKind kind;
+  const char* name;
+  std::int64_t gates;
+};
+
+const std::vector<SequenceCase> kSequenceCases = {{RecurrentKind::rnn_tanh, "rnn", 1},
+                                                  {RecurrentKind::gru, "gru", 3},
+                                                  {RecurrentKind::lstm, "lstm", 4}};
+
+// Inputs of a sequence of T steps over N rows (N > 16: several chunks of the batch).
+std::vector<Tensor> sequence_inputs(const SequenceCase& c, bool batch_first, std::int64_t T,
+                                    std::int64_t N, std::int64_t in, std::int64_t H) {
+  const Shape x = batch_first ? Shape{N, T, in} : Shape{T, N, in};
+  return {u(x),
+          u({N, H}),
+          c.kind == RecurrentKind::lstm ? u({N, H}) : Tensor(),
+          w({c.gates * H, in}, H),
+          w({c.gates * H, H}, H),
+          w({c.gates * H}, H),
+          w({c.gates * H}, H)};
+}
+
+std::vector<Tensor> as_dtype(const std::vector<Tensor>& ts, Dtype dtype) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : ts) out.push_back(t.defined() ? t.to(dtype) : t);
+  return out;
+}
+
+}  // namespace
+
+// Over several chunks of the batch, both layouts, with and without a state: the float32
+// kernels (vectorized sigmoid and tanh) agree with the float64 ones, which the gradient
+// checks above and the torch references prove.
+BOOST_AUTO_TEST_CASE(recurrent_sequence_float32_agrees_with_float64) {
+  for (const SequenceCase& c : kSequenceCases)
+    for (const bool batch_first : {false, true}) {
+      std::vector<Tensor> in = sequence_inputs(c, batch_first, 5, 37, 3, 6);
+      const Shape out_shape = batch_first ? Shape{37, 5, 6} : Shape{5, 37, 6};
+      const std::vector<Tensor> r = {u(out_shape), u({37, 6}), u({37, 6})};
+      const std::vector<Tensor> a = sequence_run(c.kind, batch_first, in, r);
+      const std::vector<Tensor> b =
+          sequence_run(c.kind, batch_first, as_dtype(in, float32), as_dtype(r, float32));
+      BOOST_TEST_REQUIRE(a[0].shape() == out_shape);
+      for (std::size_t k = 0; k < a.size(); ++k) {
+        if (!a[k].defined()) continue;
+        const double diff = tt::max_rel_diff(a[k].to_vector(), b[k].to_vector());
+        BOOST_TEST(diff < 2e-4, c.name << " batch_first=" << batch_first << " result " << k
+                                       << ": float32 against float64 " << diff);
+      }
+    }
+}
+
+// The layer in batch_first layout is the time-first one with its axes swapped: bit for
+// bit in the values and in the gradients of x and the state; the weights' gradients sum
+// the same terms over the rows in another order (to float32's rounding).
+BOOST_AUTO_TEST_CASE(recurrent_sequence_layouts_give_the_same_bits) {
+  for (const SequenceCase& c : kSequenceCases) {
+    std::vector<Tensor> tf = as_dtype(sequence_inputs(c, false, 4, 20, 3, 5), float32);
+    std::vector<Tensor> bf = tf;
+    bf[0] = transpose(tf[0], 0, 1);
+    const Tensor r = u({4, 20, 5}).to(float32);
+    const std::vector<Tensor> rs = {r, u({20, 5}).to(float32), u({20, 5}).to(float32)};
+    const std::vector<Tensor> a = sequence_run(c.kind, false, tf, rs);
+    const std::vector<Tensor> b =
+        sequence_run(c.kind, true, bf, {transpose(r, 0, 1), rs[1], rs[2]});
+    BOOST_TEST(transpose(b[0], 0, 1).to_vector() == a[0].to_vector(),
+               boost::test_tools::per_element());
+    BOOST_TEST(transpose(b[3], 0, 1).to_vector() == a[3].to_vector(),
+               boost::test_tools::per_element());
+    for (std::size_t k : {1, 2, 4, 5})
+      if (a[k].defined())
+        BOOST_TEST(b[k].to_vector() == a[k].to_vector(), boost::test_tools::per_element());
+    for (std::size_t k : {6, 7, 8, 9})
+      BOOST_TEST(tt::max_rel_diff(b[k].to_vector(), a[k].to_vector()) < 1e-4);
+  }
+}
+
+// The batch's chunks and the products' blocks do not depend on the thread count.
+BOOST_AUTO_TEST_CASE(recurrent_sequence_gives_the_same_bits_at_every_thread_count) {
+  const int threads = num_threads();
+  for (const SequenceCase& c : kSequenceCases) {
+    const std::vector<Tensor> in = as_dtype(sequence_inputs(c, true, 6, 50, 7, 24), float32);
+    const std::vector<Tensor> r = as_dtype({u({50, 6, 24}), u({50, 24}), u({50, 24})}, float32);
+    set_num_threads(1);
+    const std::vector<Tensor> one = sequence_run(c.kind, true, in, r);
+    set_num_threads(2);
+    const std::vector<Tensor> two = sequence_run(c.kind, true, in, r);
+    for (std::size_t k = 0; k < one.size(); ++k)
+      if (one[k].defined())
+        BOOST_TEST(one[k].to_vector() == two[k].to_vector(), boost::test_tools::per_element());
+  }
+  set_num_threads(threads);
+}
+
+// Against finite differences across a chunk boundary (18 rows: chunks of 16 and 2),
+// without biases and from zeros.
+BOOST_AUTO_TEST_CASE(recurrent_sequence_grad_across_chunks_matches_finite_differences) {
+  for (const SequenceCase& c : kSequenceCases) {
+    const std::int64_t G = c.gates;
+    check(fmt::format("recurrent_sequence {} 18 rows", c.name),
+          [kind = c.kind](const auto& x) {
+            const SequenceOutput s =
+                recurrent_sequence(kind, x[0], x[1], {}, x[2], x[3], {}, {}, true);
+            return concat({flatten(s.output), flatten(s.h)}, 0);
+          },
+          {u({18, 2, 2}), u({18, 2}), w({G * 2, 2}, 2), w({G * 2, 2}, 2)});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(recurrent_sequence_rejects_what_does_not_fit) {
+  const Tensor x = ones({5, 2, 3}), w_ih = ones({16, 3}), w_hh = ones({16, 4});
+  expect_error<ShapeError>(
+      [&] {
+        recurrent_sequence(RecurrentKind::lstm, x, {}, {}, ones({12, 3}), w_hh, {}, {});
+      },
+      "recurrent_sequence (lstm): expected w_ih (4 H, in) = [16, 3] and w_hh (4 H, H) = [16, 4]");
+  expect_error<ShapeError>(
+      [&] {
+        recurrent_sequence(RecurrentKind::lstm, x, ones({2, 5}), {}, w_ih, w_hh, {}, {});
+      },
+      "recurrent_sequence (lstm): h0 must be (N, H) = [2, 4]");
+  expect_error<ShapeError>(
+      [&] {
+        recurrent_sequence(RecurrentKind::gru, x, {}, ones({2, 4}), ones({12, 3}), ones({12, 4}),
+                           {}, {});
+      },
+      "recurrent_sequence (gru): c0 is for an LSTM only");
+  expect_error<ShapeError>(
+      [&] { recurrent_sequence(RecurrentKind::lstm, x, {}, {}, w_ih, w_hh, ones({16}), {}); },
+      "recurrent_sequence (lstm): give both biases or neither");
+  expect_error<ValueError>(
+      [&] {
+        recurrent_sequence(RecurrentKind::lstm, ones({0, 2, 3}), {}, {}, w_ih, w_hh, {}, {});
+      },
+      "recurrent_sequence (lstm): a sequence of length zero or an empty batch");
+  expect_error<DtypeError>(
+      [&] { recurrent_sequence(RecurrentKind::lstm, x.to(float64), {}, {}, w_ih, w_hh, {}, {}); },
+      "recurrent_sequence");
+}
