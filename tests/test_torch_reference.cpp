@@ -156,7 +156,13 @@ const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
                                           "lstm_layer_batch_first_zero_state",
                                           "layer_norm",
                                           "attention",
-                                          "attention_causal"};
+                                          "attention_causal",
+                                          // compared in test_transformer.cpp
+                                          "multihead_attention_self",
+                                          "multihead_attention_self_causal",
+                                          "multihead_attention_cross_causal",
+                                          "transformer_block_norm_first_causal",
+                                          "transformer_block_post_norm"};
 
 // The loss of make_reference.py's recurrent_case: a layer around the file's weights, run
 // from h0 (and c0) when the case has them, sum(output * R) + sum(h_n * S), and for an

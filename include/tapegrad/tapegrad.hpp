@@ -49,6 +49,7 @@
 #include <tapegrad/nn/regularization.hpp>
 #include <tapegrad/nn/residual.hpp>
 #include <tapegrad/nn/sequential.hpp>
+#include <tapegrad/nn/transformer.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/attention.hpp>

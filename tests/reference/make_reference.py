@@ -286,6 +286,66 @@ def main():
     attention_case("attention", causal=False)
     attention_case("attention_causal", causal=True)
 
+    # ---- multi-head attention and the transformer block (nn/transformer.hpp), torch's
+    # own modules with their weights copied in. Appended here, after every earlier case,
+    # so that the draws of the cases above stay as they were. The causal mask is the
+    # float attn_mask triu(-inf, diagonal=1).
+    def causal_mask(L, S):
+        return torch.triu(torch.full((L, S), float("-inf")), diagonal=1)
+
+    def mha_parameters(c, mha, prefix, E):
+        c.parameter(prefix + "in_proj_weight", mha.in_proj_weight, randn(3 * E, E, scale=0.5))
+        c.parameter(prefix + "in_proj_bias", mha.in_proj_bias, randn(3 * E, scale=0.2))
+        c.parameter(prefix + "out_proj.weight", mha.out_proj.weight, randn(E, E, scale=0.5))
+        c.parameter(prefix + "out_proj.bias", mha.out_proj.bias, randn(E, scale=0.2))
+
+    # MultiheadAttention: loss = sum(output * R) + sum(weights * Q), the weights averaged
+    # over the heads (need_weights=True, average_attn_weights=True).
+    def mha_case(name, N, L, S, E, heads, causal, cross):
+        c = Case(name)
+        mha = torch.nn.MultiheadAttention(E, heads, batch_first=True)
+        mha_parameters(c, mha, "", E)
+        query = c.input("query", randn(N, L, E))
+        if cross:
+            key, value = c.input("key", randn(N, S, E)), c.input("value", randn(N, S, E))
+        else:
+            key = value = query
+        mask = causal_mask(L, key.shape[1]) if causal else None
+        output, weights = mha(query, key, value, attn_mask=mask, need_weights=True,
+                              average_attn_weights=True)
+        R = c.input("R", randn(*output.shape), False)
+        Q = c.input("Q", randn(*weights.shape), False)
+        c.write(out, torch.sum(output * R) + torch.sum(weights * Q))
+
+    mha_case("multihead_attention_self", N=2, L=3, S=3, E=4, heads=2, causal=False, cross=False)
+    mha_case("multihead_attention_self_causal", N=2, L=3, S=3, E=4, heads=2, causal=True,
+             cross=False)
+    mha_case("multihead_attention_cross_causal", N=2, L=3, S=5, E=6, heads=3, causal=True,
+             cross=True)
+
+    # TransformerEncoderLayer(dropout=0, batch_first=True): loss = sum(layer(x) * R).
+    def block_case(name, N, L, E, heads, ff, norm_first, causal):
+        c = Case(name)
+        layer = torch.nn.TransformerEncoderLayer(E, heads, ff, dropout=0.0, batch_first=True,
+                                                 norm_first=norm_first)
+        mha_parameters(c, layer.self_attn, "self_attn.", E)
+        c.parameter("linear1.weight", layer.linear1.weight, randn(ff, E, scale=0.5))
+        c.parameter("linear1.bias", layer.linear1.bias, randn(ff, scale=0.2))
+        c.parameter("linear2.weight", layer.linear2.weight, randn(E, ff, scale=0.5))
+        c.parameter("linear2.bias", layer.linear2.bias, randn(E, scale=0.2))
+        for norm in ("norm1", "norm2"):
+            c.parameter(norm + ".weight", getattr(layer, norm).weight, 1.0 + randn(E, scale=0.2))
+            c.parameter(norm + ".bias", getattr(layer, norm).bias, randn(E, scale=0.2))
+        x = c.input("x", randn(N, L, E))
+        y = layer(x, src_mask=causal_mask(L, L) if causal else None)
+        R = c.input("R", randn(*y.shape), False)
+        c.write(out, torch.sum(y * R))
+
+    block_case("transformer_block_norm_first_causal", N=2, L=3, E=4, heads=2, ff=6,
+               norm_first=True, causal=True)
+    block_case("transformer_block_post_norm", N=2, L=3, E=4, heads=2, ff=6, norm_first=False,
+               causal=False)
+
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.txt")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
