@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
 #include <thread>
@@ -502,6 +503,216 @@ BOOST_AUTO_TEST_CASE(confusion_matrix_rejects_a_matrix_that_is_not_square) {
       "confusion_matrix: count [0][1] is negative, got -1");
   expect_error<ValueError>([&] { plot::confusion_matrix(file, {}, {}); },
                            "confusion_matrix: no classes (an empty matrix)");
+  BOOST_TEST(!fs::exists(file));
+}
+
+// ---- heat maps -----------------------------------------------------------------
+
+namespace {
+
+/// The SVG parses as XML as far as the plots need: every element closed in order, no
+/// '<' or '>' or stray '&' in text, and no control character or line break inside an
+/// element's text (XML 1.0 cannot hold most of them; a label's "\n" must be a symbol).
+/// Returns what is wrong, or "" for a well-formed document.
+std::string xml_problem(const std::string& svg) {
+  std::vector<std::string> open;
+  std::size_t at = 0;
+  while (at < svg.size()) {
+    const std::size_t lt = svg.find('<', at);
+    const std::string text = svg.substr(at, lt == std::string::npos ? std::string::npos : lt - at);
+    if (text.find('>') != std::string::npos) return "a '>' in text: " + text;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      if (byte < 0x20 && !(text[i] == '\n' && text.find_first_not_of("\n ") == std::string::npos))
+        return "a control character in text: " + text;
+      if (text[i] == '&') {
+        const std::string rest = text.substr(i);
+        if (!rest.starts_with("&amp;") && !rest.starts_with("&lt;") && !rest.starts_with("&gt;") &&
+            !rest.starts_with("&quot;"))
+          return "a bare '&' in text: " + text;
+      }
+    }
+    if (lt == std::string::npos) break;
+    const std::size_t gt = svg.find('>', lt);
+    if (gt == std::string::npos) return "an unclosed tag";
+    const std::string tag = svg.substr(lt + 1, gt - lt - 1);
+    if (tag.find('<') != std::string::npos) return "a '<' in tag: " + tag;
+    if (tag.starts_with("/")) {
+      if (open.empty() || open.back() != tag.substr(1)) return "a stray </" + tag.substr(1) + ">";
+      open.pop_back();
+    } else if (!tag.ends_with("/")) {
+      open.push_back(tag.substr(0, tag.find(' ')));
+    }
+    at = gt + 1;
+  }
+  if (!open.empty()) return "<" + open.back() + "> not closed";
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(xml_problem_finds_what_a_parser_would_reject) {
+  BOOST_TEST(xml_problem("<svg><g><text>a &amp; b</text></g><rect/></svg>\n") == "");
+  BOOST_TEST(xml_problem("<svg><g></svg>") != "");
+  BOOST_TEST(xml_problem("<svg><text>a & b</text></svg>") != "");
+  BOOST_TEST(xml_problem("<svg><text>a <b</text></svg>") != "");
+  BOOST_TEST(xml_problem("<svg><text>\n</text></svg>") == "");  // only layout whitespace
+  BOOST_TEST(xml_problem("<svg><text>a\n</text></svg>") != "");
+  BOOST_TEST(xml_problem("<svg><text>a\tb</text></svg>") != "");
+  BOOST_TEST(xml_problem("<svg><g>") != "");
+}
+
+BOOST_AUTO_TEST_CASE(heat_map_draws_a_cell_per_value_with_labels_and_a_colour_bar) {
+  TempDir dir;
+  const fs::path file = dir.path / "new" / "attention.svg";
+  // Attention of a word's 3 characters (queries) over 4 keys, rows summing to 1.
+  const Tensor weights = tensor({0.5, 0.25, 0.125, 0.125,  //
+                                 0.1, 0.5, 0.25, 0.15,     //
+                                 0.25, 0.25, 0.25, 0.25},
+                                {3, 4});
+  plot::heat_map(file, weights, {"h", "<e>", "\n"}, {"a & b", " ", "\t", "\"q\""},
+                 {.title = "attention <head 0>", .x_label = "key", .y_label = "query"});
+  BOOST_REQUIRE(fs::exists(file));
+  BOOST_TEST(alone_in_folder(file));
+  const std::string svg = read_text(file);
+  BOOST_TEST(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  BOOST_TEST(svg.ends_with("</svg>\n"));
+  BOOST_TEST(xml_problem(svg) == "");
+  BOOST_TEST(count(svg, "class=\"cell\"") == 12u);
+  BOOST_TEST(count(svg, "class=\"row-label\"") == 3u);
+  BOOST_TEST(count(svg, "class=\"column-label\"") == 4u);
+  // Labels escaped for XML, control characters and spaces as symbols.
+  BOOST_TEST(contains(svg, ">&lt;e&gt;</text>"));
+  BOOST_TEST(contains(svg, ">a &amp; b</text>"));
+  BOOST_TEST(contains(svg, ">&quot;q&quot;</text>"));
+  BOOST_TEST(contains(svg, ">\u23ce</text>"));  // "\n"
+  BOOST_TEST(contains(svg, ">\u2423</text>"));  // " "
+  BOOST_TEST(contains(svg, ">\u21e5</text>"));  // "\t"
+  BOOST_TEST(!contains(svg, "<e>"));
+  BOOST_TEST(contains(svg, ">attention &lt;head 0&gt;</text>"));
+  BOOST_TEST(contains(svg, "class=\"xlabel\""));
+  BOOST_TEST(contains(svg, ">key</text>"));
+  BOOST_TEST(contains(svg, "rotate(-90)\" text-anchor=\"middle\">query</text>"));
+  // Hover names the axes, the labels and the value.
+  BOOST_TEST(contains(svg, "<title>query &lt;e&gt;, key \u2423: 0.5</title>"));
+  BOOST_TEST(contains(svg, "<title>query \u23ce, key a &amp; b: 0.25</title>"));
+  // No value is negative: the scale is [0, 0.5], so 0.25 is half blue though the least
+  // weight is 0.1, and the largest is full blue.
+  BOOST_TEST(count(svg, "fill=\"#1f77b4\"") == 2u);  // 0.5 twice
+  BOOST_TEST(count(svg, "fill=\"#8fbbda\"") == 6u);  // 0.25, blue mixed half with white
+  BOOST_TEST(contains(svg, "class=\"colour-bar\""));
+  BOOST_TEST(contains(svg, "<stop offset=\"1\" stop-color=\"#1f77b4\"/>"));
+  BOOST_TEST(contains(svg, "class=\"tick\""));
+  for (const char* tick : {">0</text>", ">0.2</text>", ">0.5</text>"})
+    BOOST_TEST(contains(svg, tick));
+  BOOST_TEST(!contains(svg, "class=\"value\""));  // values only when asked
+  BOOST_TEST(!contains(svg, "nan"));              // no NaN key without a NaN
+}
+
+BOOST_AUTO_TEST_CASE(heat_map_shades_from_the_minimum_when_a_value_is_negative) {
+  TempDir dir;
+  const fs::path file = dir.path / "scores.svg";
+  plot::heat_map(file, tensor({-1, 3, 1, 0}, {2, 2}), {}, {});
+  const std::string svg = read_text(file);
+  BOOST_TEST(xml_problem(svg) == "");
+  BOOST_TEST(count(svg, "fill=\"#ffffff\"") == 1u);  // -1, the minimum
+  BOOST_TEST(count(svg, "fill=\"#1f77b4\"") == 1u);  // 3, the maximum
+  BOOST_TEST(count(svg, "fill=\"#8fbbda\"") == 1u);  // 1, halfway
+  BOOST_TEST(contains(svg, ">-1</text>"));
+  BOOST_TEST(contains(svg, ">3</text>"));
+  // Default labels are the indices, default axis names row and column.
+  BOOST_TEST(contains(svg, "text-anchor=\"end\">1</text>"));
+  BOOST_TEST(contains(svg, "<title>row 1, column 0: 1</title>"));
+  BOOST_TEST(!contains(svg, "class=\"xlabel\""));
+  BOOST_TEST(!contains(svg, "class=\"ylabel\""));
+  BOOST_TEST(!contains(svg, "class=\"title\""));
+}
+
+BOOST_AUTO_TEST_CASE(heat_map_marks_nan_cells_and_puts_infinities_at_the_ends) {
+  TempDir dir;
+  const fs::path file = dir.path / "nan.svg";
+  const double inf = std::numeric_limits<double>::infinity();
+  plot::heat_map(file, tensor({0.2, NAN, 0.4, inf, -inf, NAN}, {2, 3}, float64), {}, {});
+  const std::string svg = read_text(file);
+  BOOST_TEST(xml_problem(svg) == "");
+  BOOST_TEST(count(svg, "class=\"cell\"") == 6u);
+  BOOST_TEST(count(svg, "class=\"nan\"") == 2u);          // a cross on each NaN cell
+  BOOST_TEST(count(svg, "fill=\"#d0d0d0\"") == 2u + 1u);  // and the key's swatch
+  BOOST_TEST(contains(svg, "class=\"nan-key\""));
+  BOOST_TEST(contains(svg, ">NaN</text>"));
+  BOOST_TEST(contains(svg, "<title>row 0, column 1: NaN</title>"));
+  BOOST_TEST(contains(svg, "<title>row 1, column 2: NaN</title>"));
+  // The range is the finite values' [0, 0.4]: inf is full blue with 0.4, -inf white.
+  BOOST_TEST(count(svg, "fill=\"#1f77b4\"") == 2u);
+  BOOST_TEST(count(svg, "fill=\"#ffffff\"") == 1u);
+  BOOST_TEST(contains(svg, "<title>row 1, column 0: inf</title>"));
+  BOOST_TEST(contains(svg, ">0.4</text>"));
+  // All NaN still draws: every cell crossed.
+  plot::heat_map(file, full({2, 2}, NAN), {}, {});
+  const std::string all_nan = read_text(file);
+  BOOST_TEST(xml_problem(all_nan) == "");
+  BOOST_TEST(count(all_nan, "class=\"nan\"") == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(heat_map_writes_values_in_cells_large_enough_to_hold_them) {
+  TempDir dir;
+  const fs::path file = dir.path / "values.svg";
+  const Tensor weights = tensor({0.75, 0.25, 0.125, 0.875}, {2, 2});
+  plot::heat_map(file, weights, {"a", "b"}, {"a", "b"}, {}, true);
+  const std::string svg = read_text(file);
+  BOOST_TEST(count(svg, "class=\"value\"") == 4u);
+  for (const char* value : {">0.75</text>", ">0.25</text>", ">0.12</text>", ">0.88</text>"})
+    BOOST_TEST(contains(svg, value));
+  // float64 draws the same picture as float32.
+  const fs::path wide = dir.path / "float64.svg";
+  plot::heat_map(wide, weights.to(float64), {"a", "b"}, {"a", "b"}, {}, true);
+  BOOST_TEST(read_text(wide) == svg);
+  // 40 x 40 cells of about 11 pixels: no room for values, and every second label (the
+  // labels 13 pixels apart at least), the column labels slanted.
+  plot::heat_map(file, full({40, 40}, 0.025), {}, {}, {}, true);
+  const std::string big = read_text(file);
+  BOOST_TEST(xml_problem(big) == "");
+  BOOST_TEST(count(big, "class=\"cell\"") == 1600u);
+  BOOST_TEST(!contains(big, "class=\"value\""));
+  BOOST_TEST(count(big, "class=\"row-label\"") == 20u);
+  BOOST_TEST(count(big, "class=\"column-label\"") == 20u);
+  BOOST_TEST(count(big, "rotate(-40") == 20u);
+  BOOST_TEST(contains(big, "text-anchor=\"end\">38</text>"));
+  BOOST_TEST(!contains(big, "text-anchor=\"end\">39</text>"));
+}
+
+BOOST_AUTO_TEST_CASE(heat_map_rejects_shapes_and_labels_it_cannot_draw) {
+  TempDir dir;
+  const fs::path file = dir.path / "bad.svg";
+  expect_error<ShapeError>(
+      [&] {
+        plot::heat_map(file, zeros({2, 3, 4}), {}, {});
+      },
+      "heat_map: values must be (rows, columns), got [2, 3, 4]");
+  expect_error<ShapeError>([&] { plot::heat_map(file, zeros({3}), {}, {}); },
+                           "heat_map: values must be (rows, columns), got [3]");
+  expect_error<ValueError>(
+      [&] {
+        plot::heat_map(file, zeros({0, 3}), {}, {"a", "b", "c"});
+      },
+      "heat_map: no values to draw in [0, 3]");
+  expect_error<ValueError>([&] { plot::heat_map(file, Tensor(), {}, {}); },
+                           "heat_map: values is an undefined tensor");
+  expect_error<ShapeError>(
+      [&] {
+        plot::heat_map(file, zeros({2, 3}), {"a", "b", "c"}, {});
+      },
+      "heat_map: 3 row labels for values [2, 3]");
+  expect_error<ShapeError>(
+      [&] {
+        plot::heat_map(file, zeros({2, 3}), {}, {"a", "b"});
+      },
+      "heat_map: 2 column labels for values [2, 3]");
+  expect_error<ValueError>(
+      [&] {
+        plot::heat_map(file, zeros({2, 3}), {}, {}, {.width = 100});
+      },
+      "heat_map: size 100x480 is too small (at least 200x150)");
   BOOST_TEST(!fs::exists(file));
 }
 

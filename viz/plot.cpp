@@ -459,9 +459,39 @@ std::string shortened(const std::string& text, std::size_t limit) {
   return text.substr(0, cut) + "\u2026";
 }
 
-/// Approximate width of `text` in pixels at font size 12 (no font metrics at hand).
+/// Approximate width of `text` in pixels at font size 12 (no font metrics at hand): a
+/// width per UTF-8 character, not per byte.
 double text_width(std::string_view text, double font_size = 12) {
-  return static_cast<double>(text.size()) * font_size * 0.6;
+  const auto chars = std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0) != 0x80;  // not a continuation byte
+  });
+  return static_cast<double>(chars) * font_size * 0.6;
+}
+
+/// A label a reader can see: a control character, which XML 1.0 cannot hold, as its
+/// symbol ("\n" as ⏎, "\t" as ⇥, others from U+2400 on), and a label of spaces as ␣, since a
+/// character model's " " would otherwise label its row with nothing.
+std::string visible(std::string_view label) {
+  std::string out;
+  if (!label.empty() && label.find_first_not_of(' ') == std::string_view::npos) {
+    for (std::size_t i = 0; i < label.size(); ++i) out += "\u2423";
+    return out;
+  }
+  for (char c : label) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n')
+      out += "\u23ce";
+    else if (c == '\t')
+      out += "\u21e5";
+    else if (byte < 0x20) {  // U+2400 + byte, in UTF-8: E2 90 (80 + byte)
+      out += "\xe2\x90";
+      out += static_cast<char>(0x80 + byte);
+    } else if (byte == 0x7f)
+      out += "\u2421";
+    else
+      out += c;
+  }
+  return out;
 }
 
 // ---- colour images as PNG data URIs --------------------------------------------------
@@ -785,6 +815,227 @@ void confusion_matrix(const fs::path& file, const std::vector<std::vector<std::i
       "text-anchor=\"middle\">{}</text>\n",
       std::max(18.0, x0 - longest - 20), y0 + size / 2, escape(y_label));
   put(out, "</svg>\n");
+  write_atomically(file, out);
+}
+
+void heat_map(const fs::path& file, const Tensor& values,
+              const std::vector<std::string>& row_labels,
+              const std::vector<std::string>& column_labels, const Options& options,
+              bool show_values) {
+  constexpr std::string_view fn = "heat_map";
+  if (!values.defined()) throw ValueError(fmt::format("{}: values is an undefined tensor", fn));
+  const Shape& shape = values.shape();
+  if (values.dim() != 2)
+    throw ShapeError(
+        fmt::format("{}: values must be (rows, columns), got {}", fn, shape_str(shape)));
+  const std::int64_t rows = shape[0], cols = shape[1];
+  if (rows == 0 || cols == 0)
+    throw ValueError(fmt::format("{}: no values to draw in {}", fn, shape_str(shape)));
+  if (!row_labels.empty() && static_cast<std::int64_t>(row_labels.size()) != rows)
+    throw ShapeError(
+        fmt::format("{}: {} row labels for values {}", fn, row_labels.size(), shape_str(shape)));
+  if (!column_labels.empty() && static_cast<std::int64_t>(column_labels.size()) != cols)
+    throw ShapeError(fmt::format("{}: {} column labels for values {}", fn, column_labels.size(),
+                                 shape_str(shape)));
+  check_size(options, fn);
+
+  // Labels in full (hover) and as shown, at most 24 bytes, each a width at most a quarter
+  // of the figure's.
+  auto labels_of = [](const std::vector<std::string>& given, std::int64_t n) {
+    std::vector<std::string> out;
+    for (std::int64_t i = 0; i < n; ++i)
+      out.push_back(given.empty() ? fmt::format("{}", i)
+                                  : visible(given[static_cast<std::size_t>(i)]));
+    return out;
+  };
+  const std::vector<std::string> row_names = labels_of(row_labels, rows);
+  const std::vector<std::string> column_names = labels_of(column_labels, cols);
+  auto longest = [](const std::vector<std::string>& names) {
+    double w = 0;
+    for (const auto& name : names) w = std::max(w, text_width(shortened(name, 24)));
+    return w;
+  };
+  const double longest_row = longest(row_names), longest_column = longest(column_names);
+
+  // The range: weights (none negative) are shaded from 0, so a weight's shade says how
+  // large it is, not where it sits among the others.
+  const std::vector<double> v = values.to_vector();
+  Range finite;
+  for (double x : v) finite.add(x);
+  const bool any_nan = std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); });
+  const bool none_finite = finite.lo > finite.hi;
+  const double lo = none_finite || finite.lo >= 0 ? 0.0 : finite.lo;
+  double hi = none_finite ? 1.0 : finite.hi;
+  if (!(hi > lo)) hi = lo + 1;  // one value: [v, v + 1]
+  // -inf and inf clamp to the ends.
+  auto shade = [&](double x) { return std::clamp((x - lo) / (hi - lo), 0.0, 1.0); };
+
+  // The colour bar's labels: round ticks, and the ends when they are not round.
+  std::vector<Tick> ticks = linear_ticks({lo, hi});
+  const double tiny = (hi - lo) * 1e-9;
+  const bool lo_tick = ticks.empty() || ticks.front().at > lo + tiny;
+  const bool hi_tick = ticks.empty() || ticks.back().at < hi - tiny;
+  double longest_tick = 0;
+  for (const Tick& t : ticks) longest_tick = std::max(longest_tick, text_width(t.label));
+  const std::string lo_label = fmt::format("{:.3g}", lo), hi_label = fmt::format("{:.3g}", hi);
+  longest_tick = std::max({longest_tick, text_width(lo_label), text_width(hi_label)});
+
+  // Square cells as large as fit between the row labels and y_label (left), the colour
+  // bar (right), the title (top) and the column labels and x_label (below, the labels
+  // slanted when wider than a cell).
+  const auto rows_d = static_cast<double>(rows), cols_d = static_cast<double>(cols);
+  const double top = options.title.empty() ? 16 : 44;
+  const double y_label_room = options.y_label.empty() ? 0 : 24;
+  const double x_label_room = options.x_label.empty() ? 0 : 26;
+  const double row_left = 12 + y_label_room + longest_row + 8;
+  const double bar_gap = 16, bar_w = 14;
+  const double right = bar_gap + bar_w + 6 + longest_tick + 12;
+  const bool slanted =
+      longest_column > std::min((options.width - row_left - right) / cols_d,
+                                (options.height - top - 30 - x_label_room) / rows_d) -
+                           6;
+  // A slanted label reaches left of its column by cos 40° of its length: the first one
+  // must stay on the figure.
+  const double left = slanted ? std::max(row_left, longest_column * 0.77 + 4) : row_left;
+  const double room_w = options.width - left - right;
+  const double label_band = slanted ? 14 + longest_column * 0.72 : 22;
+  const double below = label_band + x_label_room + 8;
+  const double room_h = options.height - top - below;
+  const double cell = std::max(1.0, std::min(room_w / cols_d, room_h / rows_d));
+  const double grid_w = cell * cols_d, grid_h = cell * rows_d;
+  const double x0 = left + std::max(0.0, (room_w - grid_w) / 2), y0 = top;
+  // Too many labels to read at this size: every k-th, 13 pixels apart at least.
+  const auto every = [&](bool thin) {
+    return thin ? std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(13 / cell))) : 1;
+  };
+  const std::int64_t row_every = every(true), column_every = every(slanted);
+
+  const double font = std::clamp(cell * 0.3, 7.0, 12.0);
+  double widest_value = 0;
+  for (double x : v)
+    if (!std::isnan(x))
+      widest_value = std::max(widest_value, text_width(fmt::format("{:.2f}", x), font));
+  const bool values_fit = show_values && cell >= widest_value + 4 && cell >= font + 4;
+  const std::string row_axis = options.y_label.empty() ? "row" : options.y_label;
+  const std::string column_axis = options.x_label.empty() ? "column" : options.x_label;
+  constexpr std::string_view kNanGrey = "#d0d0d0";
+
+  Buffer out;
+  open_svg(out, options, fn);
+  if (!options.title.empty())
+    put(out,
+        "<text class=\"title\" x=\"{:.1f}\" y=\"26\" text-anchor=\"middle\" "
+        "font-size=\"16\">{}</text>\n",
+        x0 + grid_w / 2, escape(options.title));
+  put(out, "<g class=\"cells\" font-size=\"{:.1f}\" text-anchor=\"middle\"{}>\n", font,
+      cell >= 12 ? " stroke=\"white\" stroke-width=\"0.5\"" : "");
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c) {
+      const double x = x0 + static_cast<double>(c) * cell, y = y0 + static_cast<double>(r) * cell;
+      const double value = v[static_cast<std::size_t>(r * cols + c)];
+      const std::string where =
+          escape(fmt::format("{} {}, {} {}", row_axis, row_names[static_cast<std::size_t>(r)],
+                             column_axis, column_names[static_cast<std::size_t>(c)]));
+      if (std::isnan(value)) {
+        // Grey with a cross: a NaN weight is a bug to see, not a pale cell to miss.
+        const double a = cell * 0.2, b = cell * 0.8;
+        put(out,
+            "<rect class=\"cell\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+            "fill=\"{}\"><title>{}: NaN</title></rect>\n"
+            "<path class=\"nan\" d=\"M{:.2f} {:.2f}L{:.2f} {:.2f}M{:.2f} {:.2f}L{:.2f} {:.2f}\" "
+            "fill=\"none\" stroke=\"#666\"/>\n",
+            x, y, cell, cell, kNanGrey, where, x + a, y + a, x + b, y + b, x + b, y + a, x + a,
+            y + b);
+        continue;
+      }
+      const double t = shade(value);
+      put(out,
+          "<rect class=\"cell\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+          "fill=\"{}\"><title>{}: {:g}</title></rect>\n",
+          x, y, cell, cell, lighten(color(0), 1 - t), where, value);
+      if (values_fit)
+        put(out,
+            "<text class=\"value\" x=\"{:.2f}\" y=\"{:.2f}\" fill=\"{}\" "
+            "stroke=\"none\">{:.2f}</text>\n",
+            x + cell / 2, y + cell / 2 + font * 0.35, t > 0.55 ? "white" : "#222", value);
+    }
+  put(out, "</g>\n");
+  put(out,
+      "<rect class=\"axes\" x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" "
+      "fill=\"none\" stroke=\"#333\"/>\n",
+      x0, y0, grid_w, grid_h);
+
+  // Labels: rows at the left, columns below; a shortened one in full on hover.
+  auto label_text = [](const std::string& name) {
+    const std::string shown = shortened(name, 24);
+    return shown == name ? escape(name)
+                         : fmt::format("{}<title>{}</title>", escape(shown), escape(name));
+  };
+  put(out, "<g class=\"labels\" fill=\"#333\">\n");
+  for (std::int64_t r = 0; r < rows; r += row_every)
+    put(out, "<text class=\"row-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+        x0 - 6, y0 + (static_cast<double>(r) + 0.5) * cell + 4,
+        label_text(row_names[static_cast<std::size_t>(r)]));
+  for (std::int64_t c = 0; c < cols; c += column_every) {
+    const double mid = x0 + (static_cast<double>(c) + 0.5) * cell;
+    const std::string text = label_text(column_names[static_cast<std::size_t>(c)]);
+    if (slanted)
+      put(out,
+          "<text class=\"column-label\" x=\"{0:.1f}\" y=\"{1:.1f}\" text-anchor=\"end\" "
+          "transform=\"rotate(-40 {0:.1f} {1:.1f})\">{2}</text>\n",
+          mid + 4, y0 + grid_h + 14, text);
+    else
+      put(out,
+          "<text class=\"column-label\" x=\"{:.1f}\" y=\"{:.1f}\" "
+          "text-anchor=\"middle\">{}</text>\n",
+          mid, y0 + grid_h + 16, text);
+  }
+  put(out, "</g>\n");
+  if (!options.x_label.empty())
+    put(out, "<text class=\"xlabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n",
+        x0 + grid_w / 2, y0 + grid_h + label_band + 18, escape(options.x_label));
+  if (!options.y_label.empty())
+    put(out,
+        "<text class=\"ylabel\" transform=\"translate({:.1f} {:.1f}) rotate(-90)\" "
+        "text-anchor=\"middle\">{}</text>\n",
+        x0 - 6 - longest_row - 10, y0 + grid_h / 2, escape(options.y_label));
+
+  // The colour bar: white (lo) to full blue (hi), as lighten mixes them, at least 100
+  // pixels high so that a single row still has a readable scale.
+  const double bx = x0 + grid_w + bar_gap, by = y0;
+  const double bar_h = std::max(grid_h, std::min(room_h, 100.0));
+  auto bar_y = [&](double at) { return by + bar_h - (at - lo) / (hi - lo) * bar_h; };
+  put(out,
+      "<g class=\"colour-bar\" fill=\"#333\">\n<defs><linearGradient id=\"heat-map-scale\" "
+      "x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\"><stop offset=\"0\" stop-color=\"#ffffff\"/>"
+      "<stop offset=\"1\" stop-color=\"{}\"/></linearGradient></defs>\n"
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+      "fill=\"url(#heat-map-scale)\" stroke=\"#333\"/>\n",
+      color(0), bx, by, bar_w, bar_h);
+  auto put_tick = [&](double at, const std::string& label) {
+    const double y = bar_y(at);
+    put(out,
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#333\"/>\n"
+        "<text class=\"tick\" x=\"{3:.1f}\" y=\"{4:.1f}\">{5}</text>\n",
+        bx + bar_w, y, bx + bar_w + 4, bx + bar_w + 6, y + 4, label);
+  };
+  // A round tick closer than 13 pixels to an end's own label would overlap it.
+  const double gap = 13 * (hi - lo) / bar_h;
+  if (lo_tick) put_tick(lo, lo_label);
+  if (hi_tick) put_tick(hi, hi_label);
+  for (const Tick& t : ticks)
+    if (!(lo_tick && t.at < lo + gap) && !(hi_tick && t.at > hi - gap)) put_tick(t.at, t.label);
+  if (any_nan) {
+    const double y = by + bar_h + 10;
+    put(out,
+        "<g class=\"nan-key\">\n<rect x=\"{0:.1f}\" y=\"{1:.1f}\" width=\"{2:.1f}\" "
+        "height=\"{2:.1f}\" fill=\"{3}\"/>\n<path d=\"M{0:.1f} {1:.1f}l{2:.1f} {2:.1f}m0 -{2:.1f}"
+        "l-{2:.1f} {2:.1f}\" fill=\"none\" stroke=\"#666\"/>\n<text x=\"{4:.1f}\" "
+        "y=\"{5:.1f}\">NaN</text>\n"
+        "</g>\n",
+        bx, y, bar_w, kNanGrey, bx + bar_w + 6, y + bar_w - 2);
+  }
+  put(out, "</g>\n</svg>\n");
   write_atomically(file, out);
 }
 

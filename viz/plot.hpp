@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// SVG plots: cost curves, activation curves, decision boundaries (one or several side
-/// by side), scatter plots, confusion matrices and image grids, written without any
-/// plotting dependency. Each function creates the file's parent folders and writes
+/// by side), scatter plots, confusion matrices, heat maps and image grids, written without
+/// any plotting dependency. Each function creates the file's parent folders and writes
 /// it atomically (io/atomic_file.hpp), so a reader never sees half a plot. Failures
 /// throw tapegrad::IoError.
 #include <cstdint>
@@ -106,6 +106,31 @@ TAPEGRAD_API void confusion_matrix(const std::filesystem::path& file,
                                    const std::vector<std::vector<std::int64_t>>& counts,
                                    const std::vector<std::string>& class_names,
                                    const Options& options = {});
+
+/// A matrix of values (R, C) as a heat map: a cell a value, row labels at the left, column
+/// labels below and a colour bar at the right giving the range. Made for attention
+/// weights, query positions as rows and key positions as columns. A cell's shade is its
+/// value's place in [min, max] of the finite values (min white, max full blue), or in
+/// [0, max] when none is negative, so that 0 is white; a range of one value v is
+/// [v, v + 1] (zeros are white). -inf and inf take the ends of the range; a NaN is a grey
+/// cell with a cross, keyed "NaN" under the colour bar. Hovering over a cell gives its
+/// labels and value. Every cell is an SVG element: meant for tens of rows, not thousands.
+///
+/// Labels are UTF-8. A control character, which XML cannot hold and a reader cannot see,
+/// shows as a symbol ("\n" as ⏎, "\t" as ⇥, others as ␀ ... ␟), and a label of spaces as
+/// ␣, so a character model's "\n" and " " can be read. row_labels and column_labels: R
+/// and C of them, or none ("0", "1", ...). One longer than 24 bytes is shortened (in full
+/// on hover); when there are too many to read at the cells' size, every k-th is shown.
+/// show_values writes each value in its cell with 2 decimals where the cells are large
+/// enough. options.title is above the map; x_label (under the column labels) and y_label
+/// (beside the row labels) are drawn when given, none by default. ShapeError for values
+/// that are not 2-D or labels of another count; ValueError for an undefined tensor, one
+/// without values, or a size under 200x150. The messages start "heat_map: " and give
+/// the shape.
+TAPEGRAD_API void heat_map(const std::filesystem::path& file, const Tensor& values,
+                           const std::vector<std::string>& row_labels,
+                           const std::vector<std::string>& column_labels,
+                           const Options& options = {}, bool show_values = false);
 
 /// Images in a grid, `columns` a row, with a caption under each: grey images (0 black,
 /// 1 white) or colour images (RGB).
