@@ -26,98 +26,10 @@
 #include <vector>
 
 #include "common/char_corpus.hpp"
+#include "common/char_models.hpp"
 #include "common/cli.hpp"
 
 using namespace tapegrad;
-
-// torch's nn.Linear in its own (row) layout: (..., in) -> (..., out).
-class ReadOut : public nn::Module {
- public:
-  ReadOut(std::int64_t in, std::int64_t out, Generator& gen) : Module("Linear") {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(in));  // torch's default init
-    weight = register_parameter("weight", init::uniform({out, in}, bound, float32, gen));
-    bias = register_parameter("bias", init::uniform({out}, bound, float32, gen));
-  }
-  Tensor forward(const Tensor& x) override { return matmul(x, transpose(weight)) + bias; }
-  Tensor weight, bias;
-};
-
-// torch_charlm.py's CharLM: embedding (vocab -> 32) | recurrent layer | linear -> vocab.
-class CharLM : public nn::Module {
- public:
-  CharLM(std::int64_t vocab, const std::string& cell, std::int64_t embed, std::int64_t hidden,
-         Generator& gen)
-      : Module("CharLM") {
-    emb = register_module("emb", nn::Embedding(vocab, embed, float32, gen));
-    const nn::RecurrentOptions options{.batch_first = true};
-    if (cell == "lstm")
-      rnn = register_module("rnn", nn::LSTM(embed, hidden, options, gen));
-    else if (cell == "gru")
-      rnn = register_module("rnn", nn::GRU(embed, hidden, options, gen));
-    else
-      rnn = register_module("rnn", nn::RNN(embed, hidden, options, gen));
-    out = register_module("out", ReadOut(hidden, vocab, gen));
-  }
-  // ids (N, T) -> logits (N, T, vocab) and the state after the window.
-  std::pair<Tensor, nn::RecurrentState> step(const Tensor& ids, const nn::RecurrentState& state) {
-    auto [y, next] = rnn->forward_with_state(emb->forward(ids), state);
-    return {out->forward(y), next};
-  }
-  Tensor forward(const Tensor& ids) override { return step(ids, {}).first; }
-
-  std::shared_ptr<nn::Embedding> emb;
-  std::shared_ptr<nn::RecurrentLayer> rnn;
-  std::shared_ptr<ReadOut> out;
-};
-
-// Mean cross-entropy (nats) of logits (N, T, V) against ids (N, T).
-Tensor loss_of(const Tensor& logits, const Tensor& targets) {
-  const std::int64_t V = logits.size(2);
-  return softmax_cross_entropy(reshape(logits, {-1, V}), reshape(targets, {-1}), 1);
-}
-
-// The held-out text in bits per character, read as torch_charlm.py reads it: windows of
-// `seq` from a zero state, the state carried, the last window as long as the text allows.
-double heldout_bits(CharLM& model, const data::TextStreams& held, std::int64_t seq) {
-  NoGradGuard no_grad;
-  double total = 0;
-  std::int64_t count = 0;
-  nn::RecurrentState state;
-  for (std::int64_t p = 0; p < held.length() - 1; p += seq) {
-    const std::int64_t end = std::min(p + seq, held.length() - 1);
-    const Tensor x = examples::stream_columns(held, p, end);
-    const Tensor y = examples::stream_columns(held, p + 1, end + 1);
-    auto [logits, next] = model.step(x, state);
-    state = next;
-    total += loss_of(logits, y).item() * static_cast<double>(y.numel());
-    count += y.numel();
-  }
-  return total / static_cast<double>(count) / std::log(2.0);
-}
-
-// Words drawn a character at a time from '\n', until '\n' or 30 characters.
-std::vector<std::string> sample_words(CharLM& model, const data::CharVocab& vocab, int count,
-                                      double temperature, std::uint64_t seed) {
-  NoGradGuard no_grad;
-  Generator gen(seed);
-  const std::int64_t newline = vocab.index('\n');
-  std::vector<std::string> words;
-  for (int k = 0; k < count; ++k) {
-    nn::RecurrentState state;
-    std::int64_t c = newline;
-    std::vector<std::int64_t> ids;
-    while (ids.size() < 30) {
-      auto [logits, next] =
-          model.step(tensor(std::vector<double>{static_cast<double>(c)}, {1, 1}, float32), state);
-      state = next;
-      c = data::sample_index(softmax(reshape(logits, {-1}), 0), gen, temperature);
-      if (c == newline) break;
-      ids.push_back(c);
-    }
-    words.push_back(vocab.decode(ids));
-  }
-  return words;
-}
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -175,7 +87,7 @@ int main(int argc, char** argv) {
         "windows of {}\n",
         corpus.source, corpus.words, corpus.train_chars, V, cell, batch, seq);
 
-    CharLM model(V, cell, embed, hidden, gen);
+    examples::CharLM model(V, cell, embed, hidden, gen);
     const std::vector<Tensor> params = model.parameters();
     optim::Adam optimizer(params, lr);
 
@@ -194,7 +106,7 @@ int main(int argc, char** argv) {
       const Tensor y = examples::stream_columns(corpus.train, pos + 1, pos + seq + 1);
       auto [logits, next] = model.step(x, state);
       state = next.detach();
-      Tensor loss = loss_of(logits, y);
+      Tensor loss = examples::loss_of(logits, y);
       optimizer.zero_grad();
       loss.backward();
       optim::clip_grad_norm(params, clip);
@@ -211,9 +123,9 @@ int main(int argc, char** argv) {
     const double chars_per_second =
         static_cast<double>(steps * batch * seq) / std::max(train_seconds, 1e-9);
 
-    const double bits = heldout_bits(model, corpus.held, seq);
+    const double bits = examples::heldout_bits(model, corpus.held, seq);
     const std::vector<std::string> samples =
-        sample_words(model, corpus.vocab, num_samples, temperature, run.seed);
+        examples::sample_words(model, corpus.vocab, num_samples, temperature, run.seed);
     const auto file = run.out / fmt::format("charlm_{}_loss.svg", cell);
     plot::cost_curve(file, losses,
                      fmt::format("{} character model: training loss (bits per character)", cell));
