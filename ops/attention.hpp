@@ -1,9 +1,12 @@
 #pragma once
 /// \file
 /// Layer normalization and scaled dot-product attention, as torch.nn.functional's
-/// layer_norm and scaled_dot_product_attention. Both are composed of recorded ops (mean,
-/// sub, square, sqrt, div, mul, add; matmul, transpose, where, softmax), so their
-/// backward, and their double backward, come from those ops' rules.
+/// layer_norm and scaled_dot_product_attention. layer_norm is one op with its own backward
+/// rule; attention is three: the scores q k^T / sqrt(E) as one batched product (k
+/// transposed by a BLAS flag, the scale folded in), a one-pass softmax that applies the
+/// causal mask without a mask tensor, and the product with v. Their rules are raw kernels,
+/// as matmul's are: a gradient of their gradient waits on the engine's double backward
+/// (issue 10).
 ///
 ///   Tensor h = layer_norm(x, gamma, beta);                        // x (N, L, D)
 ///   Tensor y = scaled_dot_product_attention(q, k, v, /*causal=*/true);
@@ -15,8 +18,8 @@ namespace tapegrad {
 /// Layer normalization over the last axis, as torch.nn.functional.layer_norm with
 /// normalized_shape = (D): x (..., D), weight and bias (D) or undefined Tensor{} (none)
 /// -> (..., D), y = (x - mean) / sqrt(var + eps) * weight + bias, with the mean and the
-/// biased variance of each last-axis row. Composed of recorded ops (mean, sub, square,
-/// sqrt, div, mul, add): the derivative is theirs, chained. Throws Error for an
+/// biased variance of each last-axis row. One recorded op; its rule sums over the rows in
+/// a fixed order (the same bits at any thread count). Throws Error for an
 /// undefined x, ValueError for eps <= 0, ShapeError for a 0-D x or a weight or bias that is not
 /// (D), naming every shape ("layer_norm: weight is [3], expected (D) = [4]; x [2, 4], ...").
 TAPEGRAD_API Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -32,9 +35,8 @@ struct AttentionResult {
 /// (no dropout): q (..., L, E), k (..., S, E), v (..., S, Ev), the same leading (batch,
 /// head) axes, any number of them -> (..., L, Ev) = softmax(q k^T / sqrt(E) + mask) v.
 /// causal masks the keys after the query (j > i, top-left aligned as torch's is_causal):
-/// their scores become -inf by where(), so softmax gives them weight exactly 0 and they
-/// get gradient exactly 0 (every row keeps j = 0). Composed of recorded ops (transpose,
-/// matmul, div, where, softmax, matmul): the derivative is theirs, chained. Throws
+/// their weights are exactly 0, as softmax of -inf scores, and they get gradient exactly 0
+/// (every row keeps j = 0). Throws
 /// Error for an undefined input and ShapeError, naming q's, k's and v's shapes, for
 /// an input under 2-D, differing ranks or leading axes, q's E not k's, or k's S not v's.
 TAPEGRAD_API Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,

@@ -136,33 +136,17 @@ void check_against_torch(const std::string& name, const Builder& build) {
   std::fflush(stdout);
 }
 
-const std::set<std::string> kBuiltHere = {"mlp_softmax_cross_entropy",
-                                          "mlp_rows_tanh_softmax_cross_entropy",
-                                          "logistic_regression_bce",
-                                          "deep_net_course_cost",
-                                          "broadcasting",
-                                          "softmax_log_softmax",
-                                          "leaky_relu",
-                                          "mse",
-                                          "bce_with_logits_large_logits",
-                                          "softmax_cross_entropy_soft_targets",
-                                          "shape_ops_and_elementwise",
-                                          "conv_net",
-                                          "conv_batch_norm",
-                                          "embedding_repeats",
-                                          "rnn_layer",
-                                          "gru_layer_batch_first",
-                                          "lstm_layer",
-                                          "lstm_layer_batch_first_zero_state",
-                                          "layer_norm",
-                                          "attention",
-                                          "attention_causal",
-                                          // compared in test_transformer.cpp
-                                          "multihead_attention_self",
-                                          "multihead_attention_self_causal",
-                                          "multihead_attention_cross_causal",
-                                          "transformer_block_norm_first_causal",
-                                          "transformer_block_post_norm"};
+const std::set<std::string> kBuiltHere = {
+    "mlp_softmax_cross_entropy", "mlp_rows_tanh_softmax_cross_entropy", "logistic_regression_bce",
+    "deep_net_course_cost", "broadcasting", "softmax_log_softmax", "leaky_relu", "mse",
+    "bce_with_logits_large_logits", "softmax_cross_entropy_soft_targets",
+    "shape_ops_and_elementwise", "conv_net", "conv_batch_norm", "embedding_repeats", "rnn_layer",
+    "gru_layer_batch_first", "lstm_layer", "lstm_layer_batch_first_zero_state", "layer_norm",
+    "attention", "attention_causal",
+    // compared in test_transformer.cpp
+    "multihead_attention_self", "multihead_attention_self_causal",
+    "multihead_attention_cross_causal", "transformer_block_norm_first_causal",
+    "transformer_block_post_norm"};
 
 // The loss of make_reference.py's recurrent_case: a layer around the file's weights, run
 // from h0 (and c0) when the case has them, sum(output * R) + sum(h_n * S), and for an
