@@ -280,9 +280,9 @@ Tensor sinusoidal_positions(std::int64_t length, std::int64_t dim, Dtype dtype) 
   for (std::int64_t pos = 0; pos < length; ++pos)
     for (std::int64_t c = 0; c < dim; ++c) {
       // The course's get_angles: pos / 10000^(2 (c // 2) / dim); sin at even c, cos at odd.
-      const double angle =
-          static_cast<double>(pos) /
-          std::pow(10000.0, static_cast<double>(2 * (c / 2)) / static_cast<double>(dim));
+      const std::int64_t even = c - c % 2;  // 2 (c // 2)
+      const double angle = static_cast<double>(pos) /
+                           std::pow(10000.0, static_cast<double>(even) / static_cast<double>(dim));
       pe[static_cast<std::size_t>(pos * dim + c)] = c % 2 == 0 ? std::sin(angle) : std::cos(angle);
     }
   return tensor(pe, {length, dim}, dtype);
