@@ -36,11 +36,9 @@ int main(int argc, char** argv) {
       "A character-level language model (embedding, LSTM/GRU/RNN, linear) on Debian's "
       "word list, as ../shared/peers/torch_charlm.py"};
   std::string cell = "lstm";
-  std::filesystem::path words_file{std::string(data::kDictionaryWords)};
-  std::filesystem::path text_file;
+  examples::TextOptions text;
   std::int64_t steps = 300, batch = 32, seq = 64, embed = 32, hidden = 128;
-  double lr = 3e-3, clip = 5.0, temperature = 1.0;
-  int num_samples = 5;
+  double lr = 3e-3, clip = 5.0;
   examples::RunOptions run;
   app.add_option("--cell", cell, "the recurrent layer")
       ->check(CLI::IsMember({"lstm", "gru", "rnn"}))
@@ -66,21 +64,14 @@ int main(int argc, char** argv) {
   app.add_option("--clip", clip, "the gradient's norm is clipped to this")
       ->check(examples::finite_number(0))
       ->capture_default_str();
-  app.add_option("--words", words_file, "the word list, one a line")->capture_default_str();
-  app.add_option("--text", text_file, "any UTF-8 text file instead of the word list");
-  app.add_option("--samples", num_samples, "words sampled at the end")
-      ->check(examples::whole_number<int>(0, 1000))
-      ->capture_default_str();
-  app.add_option("--temperature", temperature, "sampling temperature")
-      ->check(examples::finite_number(1e-6))
-      ->capture_default_str();
+  examples::add_text_options(app, text, 0);
   examples::add_run_options(app, run);
   return examples::run_example(argc, argv, app, [&] {
     examples::check_paths(run);
     progress::Stopwatch watch;
     Generator gen(run.seed);
     const examples::CharCorpus corpus =
-        examples::char_corpus(words_file, text_file, run.seed, batch, seq);
+        examples::char_corpus(text.words, text.text, run.seed, batch, seq);
     const std::int64_t V = corpus.vocab.size();
     fmt::print(
         "{}: {} words, {} training characters, vocabulary {}; {} cell, batch {}, "
@@ -125,7 +116,7 @@ int main(int argc, char** argv) {
 
     const double bits = examples::heldout_bits(model, corpus.held, seq);
     const std::vector<std::string> samples =
-        examples::sample_words(model, corpus.vocab, num_samples, temperature, run.seed);
+        examples::sample_words(model, corpus.vocab, text.samples, text.temperature, run.seed);
     const auto file = run.out / fmt::format("charlm_{}_loss.svg", cell);
     plot::cost_curve(file, losses,
                      fmt::format("{} character model: training loss (bits per character)", cell));

@@ -107,12 +107,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "A decoder-only transformer character model against charlm's LSTM, on the same "
       "data and the same time budget (course 5, week 4)"};
-  std::filesystem::path words_file{std::string(data::kDictionaryWords)};
-  std::filesystem::path text_file;
+  examples::TextOptions text;
   double seconds = 30;
   std::int64_t batch = 32, seq = 64, tf_batch = 64, context = 32, width = 64, heads = 4, layers = 2;
-  double lr = 1e-2, clip = 1.0, temperature = 1.0;
-  int num_samples = 5;
+  double lr = 1e-2, clip = 1.0;
   bool no_lstm = false;
   examples::RunOptions run;
   app.add_option("--seconds", seconds, "wall time each model trains")
@@ -145,14 +143,7 @@ int main(int argc, char** argv) {
   app.add_option("--clip", clip, "the transformer's gradient norm is clipped to this")
       ->check(examples::finite_number(0))
       ->capture_default_str();
-  app.add_option("--words", words_file, "the word list, one a line")->capture_default_str();
-  app.add_option("--text", text_file, "any UTF-8 text file instead of the word list");
-  app.add_option("--samples", num_samples, "words sampled from each model at the end")
-      ->check(examples::whole_number<int>(1, 1000))
-      ->capture_default_str();
-  app.add_option("--temperature", temperature, "sampling temperature")
-      ->check(examples::finite_number(1e-6))
-      ->capture_default_str();
+  examples::add_text_options(app, text, 1);
   app.add_flag("--no-lstm", no_lstm, "train the transformer only (no LSTM to compare with)");
   examples::add_run_options(app, run);
   return examples::run_example(argc, argv, app, [&] {
@@ -163,7 +154,7 @@ int main(int argc, char** argv) {
     progress::Stopwatch watch;
     Generator gen(run.seed);
     const examples::CharCorpus corpus =
-        examples::char_corpus(words_file, text_file, run.seed, batch, seq);
+        examples::char_corpus(text.words, text.text, run.seed, batch, seq);
     const std::int64_t V = corpus.vocab.size();
     fmt::print(
         "{}: {} words, {} training characters, vocabulary {}; batch {}, windows of {}, "
@@ -191,7 +182,8 @@ int main(int argc, char** argv) {
                           return logits;
                         });
       r.bits = examples::heldout_bits(lstm, corpus.held, seq);
-      r.samples = examples::sample_words(lstm, corpus.vocab, num_samples, temperature, run.seed);
+      r.samples =
+          examples::sample_words(lstm, corpus.vocab, text.samples, text.temperature, run.seed);
       examples::log("lstm: {} windows in {:.1f} s, held-out {:.4f} bits per character\n",
                     r.run.steps, r.run.seconds, r.bits);
       baseline = std::move(r);
@@ -200,7 +192,7 @@ int main(int argc, char** argv) {
     // ---- the transformer ---------------------------------------------------------------
     // The same text, cut into the transformer's streams and windows.
     const examples::CharCorpus tf_corpus =
-        examples::char_corpus(words_file, text_file, run.seed, tf_batch, context);
+        examples::char_corpus(text.words, text.text, run.seed, tf_batch, context);
     examples::CharTransformer model(V, context, width, heads, layers, gen);
     const std::vector<Tensor> params = model.parameters();
     optim::Adam optimizer(params, {.lr = lr, .beta2 = 0.99});
@@ -214,7 +206,7 @@ int main(int argc, char** argv) {
 
     // ---- samples, and the attention of one of them -------------------------------------
     const std::vector<std::string> samples =
-        examples::sample_words(model, corpus.vocab, num_samples, temperature, run.seed);
+        examples::sample_words(model, corpus.vocab, text.samples, text.temperature, run.seed);
     // The longest sample (within the context), read from '\n' to its closing '\n'.
     std::string word = *std::max_element(
         samples.begin(), samples.end(),

@@ -9,6 +9,24 @@
 #include <type_traits>
 
 namespace tapegrad {
+void detail::blas_gemm(bool ta, bool tb, std::int64_t rows, std::int64_t cols, std::int64_t k,
+                       float alpha, const float* a, std::int64_t lda, const float* b,
+                       std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(rows), static_cast<blasint>(cols), static_cast<blasint>(k),
+              alpha, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+              static_cast<blasint>(ldc));
+}
+
+void detail::blas_gemm(bool ta, bool tb, std::int64_t rows, std::int64_t cols, std::int64_t k,
+                       double alpha, const double* a, std::int64_t lda, const double* b,
+                       std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              static_cast<blasint>(rows), static_cast<blasint>(cols), static_cast<blasint>(k),
+              alpha, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+              static_cast<blasint>(ldc));
+}
+
 namespace {
 
 template <class T>
@@ -26,15 +44,7 @@ template <class T>
 void gemm_block(bool ta, bool tb, std::int64_t rows, std::int64_t cols, std::int64_t k, T alpha,
                 const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                 std::int64_t ldc) {
-  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
-  const auto r = static_cast<blasint>(rows), m = static_cast<blasint>(cols),
-             kk = static_cast<blasint>(k);
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
-                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-  else
-    cblas_dgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
-                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  detail::blas_gemm(ta, tb, rows, cols, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Below this many multiply-adds a product stays on one thread: waking the pool

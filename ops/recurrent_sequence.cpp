@@ -8,7 +8,6 @@
 // into fixed chunks and the chunks run on the pool's threads, with no synchronization
 // per step. The chunks and the blocks of the large products are the same whatever the
 // thread count, so every thread count gives the same bits (see ops/linalg.cpp).
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 #include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/threads.hpp>
+#include <tapegrad/ops/linalg.hpp>
 #include <tapegrad/ops/recurrent.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
 #include <type_traits>
@@ -81,15 +81,7 @@ inline T tanh_of(T x) {
 template <class T>
 void gemm_call(bool ta, bool tb, i64 rows, i64 cols, i64 k, T alpha, const T* a, i64 lda,
                const T* b, i64 ldb, T beta, T* c, i64 ldc) {
-  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
-  const auto r = static_cast<blasint>(rows), m = static_cast<blasint>(cols),
-             kk = static_cast<blasint>(k);
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
-                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-  else
-    cblas_dgemm(CblasRowMajor, opa, opb, r, m, kk, alpha, a, static_cast<blasint>(lda), b,
-                static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  detail::blas_gemm(ta, tb, rows, cols, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Rows of C per block of a large product, and batch rows per chunk of the recurrence:

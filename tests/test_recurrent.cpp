@@ -14,12 +14,15 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/gradcheck_suite.hpp"
 #include "support/test_support.hpp"
 
 using namespace tapegrad;
 namespace tt = tapegrad::test;
 using tt::check;
+using tt::expect_error;
+using tt::message_of;
 
 namespace {
 
@@ -36,28 +39,6 @@ Tensor u(const Shape& shape, double lo = -1.0, double hi = 1.0) {
 Tensor w(const Shape& shape, std::int64_t H) {
   const double k = 1.0 / std::sqrt(static_cast<double>(H));
   return u(shape, -k, k);
-}
-
-// Runs f, which must throw E, and returns its message ("" and a failure otherwise).
-template <class E>
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    BOOST_ERROR("wrong exception type; message: " << e.what());
-    return {};
-  }
-  BOOST_ERROR("no exception thrown");
-  return {};
-}
-
-// f must throw E with a message that starts with `start`.
-template <class E>
-void expect_error(const std::function<void()>& f, const std::string& start) {
-  const std::string msg = message_of<E>(f);
-  BOOST_TEST(msg.starts_with(start), "expected a message starting '" << start << "', got: " << msg);
 }
 
 // The whole result of a layer as one tensor: output, h_n, and c_n when there is one.

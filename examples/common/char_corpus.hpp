@@ -15,7 +15,28 @@
 #include <tapegrad/tapegrad.hpp>
 #include <vector>
 
+#include "cli.hpp"
+
 namespace tapegrad::examples {
+
+// The flags of the text and of the samples drawn at the end.
+struct TextOptions {
+  std::filesystem::path words{std::string(data::kDictionaryWords)};
+  std::filesystem::path text;  // empty: the word list
+  int samples = 5;
+  double temperature = 1.0;
+};
+
+inline void add_text_options(CLI::App& app, TextOptions& text, int min_samples) {
+  app.add_option("--words", text.words, "the word list, one a line")->capture_default_str();
+  app.add_option("--text", text.text, "any UTF-8 text file instead of the word list");
+  app.add_option("--samples", text.samples, "words sampled from each model at the end")
+      ->check(whole_number<int>(min_samples, 1000))
+      ->capture_default_str();
+  app.add_option("--temperature", text.temperature, "sampling temperature")
+      ->check(finite_number(1e-6))
+      ->capture_default_str();
+}
 
 struct CharCorpus {
   data::CharVocab vocab;
