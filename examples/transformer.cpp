@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
       throw examples::UsageError(
           fmt::format("--heads {} does not divide --width {}", heads, width));
     progress::Stopwatch watch;
-    Generator gen(run.seed);
+    // One generator a model, so that --no-lstm leaves the transformer's draws as they are.
+    Generator lstm_gen(run.seed), gen(run.seed + 1);
     const examples::CharCorpus corpus =
         examples::char_corpus(text.words, text.text, run.seed, batch, seq);
     const std::int64_t V = corpus.vocab.size();
@@ -171,7 +172,7 @@ int main(int argc, char** argv) {
     };
     std::optional<LstmResult> baseline;
     if (!no_lstm) {
-      examples::CharLM lstm(V, "lstm", 32, 128, gen);
+      examples::CharLM lstm(V, "lstm", 32, 128, lstm_gen);
       const std::vector<Tensor> lstm_params = lstm.parameters();
       optim::Adam lstm_optimizer(lstm_params, 3e-3);
       nn::RecurrentState state;

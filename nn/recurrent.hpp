@@ -95,7 +95,7 @@ struct RecurrentOutput {
 /// What RNN, GRU and LSTM share: the parameters "weight_ih_l0" (G H, in), "weight_hh_l0"
 /// (G H, H), "bias_ih_l0" (G H) and "bias_hh_l0" (G H), G = the number of gates (1, 3,
 /// 4), all U(-1/sqrt(H), 1/sqrt(H)) at the start as in torch; the checks of the input and
-/// the state; the loop over the time steps.
+/// the state; the run of the whole sequence as one op (recurrent_sequence).
 class TAPEGRAD_API RecurrentLayer : public Module {
  public:
   /// The whole output (T, N, H) (or (N, T, H)) from a zero initial state.

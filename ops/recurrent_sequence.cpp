@@ -39,7 +39,11 @@ using i64 = std::int64_t;
 inline float exp_fast(float x) {
   x = x < -87.0f ? -87.0f : x;  // a NaN stays NaN; written as selects, which vectorize
   x = x > 88.0f ? 88.0f : x;
-  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;  // round(x / ln 2)
+  // round(x / ln 2) by the 1.5 * 2^23 trick; its integer is read from t's bits, not by a
+  // float-to-int conversion (undefined for a NaN).
+  const float t = x * 1.44269504f + 12582912.0f;
+  const float n = t - 12582912.0f;
+  const std::int32_t ni = std::bit_cast<std::int32_t>(t) - 0x4B400000;
   const float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
   float p = 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -48,7 +52,7 @@ inline float exp_fast(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  return p * std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
+  return p * std::bit_cast<float>((ni + 127) << 23);
 }
 
 template <class T>
@@ -107,7 +111,7 @@ void product(bool ta, bool tb, i64 rows, i64 cols, i64 k, const T* a, i64 lda, c
   });
 }
 
-// out[j] (+)= sum over rows of m (rows, cols).
+// out[j] = sum over rows of m (rows, cols).
 template <class T>
 void column_sums(const T* m, i64 rows, i64 cols, T* out) {
   std::fill(out, out + cols, T(0));
@@ -129,6 +133,7 @@ void over_chunks(i64 N, F&& body) {
 // ---- the three cells ----------------------------------------------------------------
 // Buffers, all row-major with the batch row n of step t at row t N + n:
 //   xp  (T N, G H): the input projections, then (after forward) the activated gates
+//       (the RNN's stay its pre-activations; z holds their tanh)
 //   z   (T + S, N, H): the op's output, h_t at step t (and, for the LSTM, c_T last)
 //   aux (T N, H): LSTM: c_t; GRU: W_hn h_{t-1} + b_hn; RNN: unused
 //   aux2 (T N, H): LSTM: tanh(c_t)
@@ -382,6 +387,9 @@ Dims check(RecurrentKind kind, const Inputs& in, bool batch_first) {
   const i64 T = in.x.size(batch_first ? 1 : 0), N = in.x.size(batch_first ? 0 : 1);
   const Dims d{
       T, N, in.x.size(2), in.w_hh.size(1), G, batch_first, kind == RecurrentKind::lstm ? 1 : 0};
+  if (d.in == 0 || d.H == 0)
+    throw ValueError(fmt::format("recurrent_sequence ({}): an input or hidden size of zero; {}",
+                                 kind_name(kind), shapes));
   if (d.T == 0 || d.N == 0)
     throw ValueError(
         fmt::format("recurrent_sequence ({}): a sequence of length zero or an "

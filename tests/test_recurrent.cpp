@@ -629,3 +629,25 @@ BOOST_AUTO_TEST_CASE(recurrent_sequence_rejects_what_does_not_fit) {
       [&] { recurrent_sequence(RecurrentKind::lstm, x.to(float64), {}, {}, w_ih, w_hh, {}, {}); },
       "recurrent_sequence");
 }
+
+// A NaN in a float32 sequence comes out as NaN (the vectorized exp reads its integer from
+// bits, so a NaN is no undefined conversion: the sanitizer builds run this).
+BOOST_AUTO_TEST_CASE(recurrent_sequence_passes_a_nan_on) {
+  for (const SequenceCase& c : kSequenceCases) {
+    std::vector<Tensor> in = as_dtype(sequence_inputs(c, false, 3, 2, 2, 3), float32);
+    in[0].data<float>()[0] = std::nanf("");
+    const SequenceOutput s =
+        recurrent_sequence(c.kind, in[0], in[1], in[2], in[3], in[4], in[5], in[6]);
+    BOOST_TEST(std::isnan(s.output.to_vector()[0]), c.name);
+    BOOST_TEST(std::isnan(s.h.to_vector()[0]), c.name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(recurrent_sequence_rejects_sizes_of_zero) {
+  expect_error<ValueError>(
+      [] {
+        recurrent_sequence(RecurrentKind::rnn_tanh, ones({2, 2, 3}), {}, {}, ones({0, 3}),
+                           ones({0, 0}), {}, {});
+      },
+      "recurrent_sequence (rnn): an input or hidden size of zero");
+}

@@ -89,6 +89,11 @@ inline CharCorpus char_corpus(const std::filesystem::path& words_file,
         "char_corpus: {} gives {} training and {} held-out characters: too few for {} streams of "
         "windows of {} (needs at least {} and {})",
         c.source, train_ids.size(), held_ids.size(), batch, seq, need, batch * 2));
+  if (!c.vocab.contains(U'\n'))  // the models' samples start and end at '\n'
+    throw ValueError(
+        fmt::format("char_corpus: {} has no line break ('\\n'), which the samples "
+                    "start from and end at",
+                    c.source));
   c.train = data::TextStreams(train_ids, batch);
   c.held = data::TextStreams(held_ids, batch);
   return c;
