@@ -13,6 +13,7 @@
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/arithmetic.hpp>
 #include <tapegrad/ops/attention.hpp>
+#include <tapegrad/ops/conv.hpp>
 #include <tapegrad/ops/linalg.hpp>
 #include <tapegrad/ops/reduction.hpp>
 #include <tapegrad/ops/shape_ops.hpp>
@@ -170,8 +171,8 @@ std::string LayerNorm::extra_repr() const { return fmt::format("dim={}, eps={}",
 // ---- MultiheadAttention ---------------------------------------------------------------
 
 MultiheadAttention::MultiheadAttention(std::int64_t embed_dim, std::int64_t num_heads,
-                                       MultiheadAttentionOptions options, Generator& gen)
-    : Module("MultiheadAttention"), num_heads_(num_heads) {
+                                       const MultiheadAttentionOptions& options, Generator& gen)
+    : Module("MultiheadAttention"), num_heads_(num_heads), alibi_(options.alibi) {
   if (embed_dim < 1 || num_heads < 1)
     throw ValueError(
         fmt::format("MultiheadAttention: sizes must be positive, got embed_dim={} num_heads={}",
@@ -179,6 +180,9 @@ MultiheadAttention::MultiheadAttention(std::int64_t embed_dim, std::int64_t num_
   if (embed_dim % num_heads != 0)
     throw ValueError(fmt::format(
         "MultiheadAttention: embed_dim {} is not divisible by num_heads {}", embed_dim, num_heads));
+  if (!alibi_.empty() && static_cast<std::int64_t>(alibi_.size()) != num_heads)
+    throw ValueError(fmt::format("MultiheadAttention: {} ALiBi slopes for {} heads (one a head)",
+                                 alibi_.size(), num_heads));
   // torch's _reset_parameters: xavier_uniform in_proj_weight (fans 3E and E, as torch
   // computes them for the stacked matrix), zero biases; out_proj.weight keeps nn.Linear's
   // default.
@@ -188,6 +192,15 @@ MultiheadAttention::MultiheadAttention(std::int64_t embed_dim, std::int64_t num_
     in_proj_bias = register_parameter("in_proj_bias", zeros({3 * embed_dim}, options.dtype));
   out_proj = register_module("out_proj",
                              RowLinear(embed_dim, embed_dim, options.bias, options.dtype, gen));
+  if (options.qkv_conv < 0)
+    throw ValueError(
+        fmt::format("MultiheadAttention: qkv_conv must be >= 0 steps, got {}", options.qkv_conv));
+  if (options.qkv_conv > 0) {  // the identity: tap 0 one, the others zero
+    const std::int64_t K = options.qkv_conv;
+    std::vector<double> w(static_cast<std::size_t>(3 * K * embed_dim), 0.0);
+    for (std::int64_t i = 0; i < 3; ++i) std::fill_n(w.begin() + i * K * embed_dim, embed_dim, 1.0);
+    qkv_conv = register_parameter("qkv_conv", tensor(w, {3, K, embed_dim}, options.dtype));
+  }
   if (options.bias) {  // drawn as nn.Linear's, then zeroed, as torch does
     NoGradGuard no_grad;
     out_proj->bias.fill_(0.0);
@@ -209,16 +222,18 @@ Tensor MultiheadAttention::attend(const Tensor& query, const Tensor& key, const 
   // one of the stacked weight: each is then split into heads without a copy of its third.
   const auto heads_of = [&](const Tensor& x, std::int64_t i) {
     const Tensor b = in_proj_bias.defined() ? slice(in_proj_bias, 0, i * E, (i + 1) * E) : Tensor();
-    return split_heads(linear_rows(x, slice(in_proj_weight, 0, i * E, (i + 1) * E), b), h);
+    Tensor p = linear_rows(x, slice(in_proj_weight, 0, i * E, (i + 1) * E), b);
+    if (qkv_conv.defined()) p = causal_depthwise_conv1d(p, select(qkv_conv, 0, i));
+    return split_heads(p, h);
   };
   const Tensor q = heads_of(query, 0), k = heads_of(key, 1), v = heads_of(value, 2);
   Tensor heads;  // (N, h, L, d)
   if (weights) {
-    AttentionResult r = attention_with_weights(q, k, v, causal);
+    AttentionResult r = attention_with_weights(q, k, v, causal, alibi_);
     *weights = mean(r.weights, 1);  // (N, h, L, S) -> (N, L, S), torch's average
     heads = r.output;
   } else {
-    heads = scaled_dot_product_attention(q, k, v, causal);
+    heads = scaled_dot_product_attention(q, k, v, causal, alibi_);
   }
   return out_proj->forward(merge_heads(heads));
 }
@@ -237,8 +252,8 @@ MultiheadAttentionOutput MultiheadAttention::forward(const Tensor& query, const 
 }
 
 std::string MultiheadAttention::extra_repr() const {
-  return fmt::format("embed_dim={}, num_heads={}{}", embed_dim(), num_heads_,
-                     in_proj_bias.defined() ? "" : ", bias=false");
+  return fmt::format("embed_dim={}, num_heads={}{}{}", embed_dim(), num_heads_,
+                     in_proj_bias.defined() ? "" : ", bias=false", alibi_.empty() ? "" : ", alibi");
 }
 
 // ---- positions ------------------------------------------------------------------------
@@ -291,8 +306,8 @@ Tensor sinusoidal_positions(std::int64_t length, std::int64_t dim, Dtype dtype) 
 // ---- TransformerBlock -----------------------------------------------------------------
 
 TransformerBlock::TransformerBlock(std::int64_t d_model, std::int64_t nhead,
-                                   std::int64_t dim_feedforward, TransformerBlockOptions options,
-                                   Generator& gen)
+                                   std::int64_t dim_feedforward,
+                                   const TransformerBlockOptions& options, Generator& gen)
     : Module("TransformerBlock"), options_(options) {
   if (d_model < 1 || nhead < 1 || dim_feedforward < 1)
     throw ValueError(fmt::format(
@@ -302,8 +317,11 @@ TransformerBlock::TransformerBlock(std::int64_t d_model, std::int64_t nhead,
     throw ValueError(
         fmt::format("TransformerBlock: d_model {} is not divisible by nhead {}", d_model, nhead));
   // torch's order of registration, which is its state dict's.
-  self_attn = register_module("self_attn",
-                              MultiheadAttention(d_model, nhead, {.dtype = options.dtype}, gen));
+  self_attn = register_module(
+      "self_attn",
+      MultiheadAttention(
+          d_model, nhead,
+          {.dtype = options.dtype, .alibi = options.alibi, .qkv_conv = options.qkv_conv}, gen));
   linear1 =
       register_module("linear1", RowLinear(d_model, dim_feedforward, true, options.dtype, gen));
   linear2 =
@@ -313,7 +331,9 @@ TransformerBlock::TransformerBlock(std::int64_t d_model, std::int64_t nhead,
 }
 
 Tensor TransformerBlock::feed_forward(const Tensor& x) {
-  return linear2->forward(relu(linear1->forward(x)));
+  const Tensor a = linear1->forward(x);
+  return linear2->forward(
+      options_.activation == TransformerActivation::relu_squared ? relu_squared(a) : relu(a));
 }
 
 Tensor TransformerBlock::forward(const Tensor& x) { return forward(x, false); }
@@ -333,8 +353,11 @@ Tensor TransformerBlock::forward(const Tensor& x, bool causal) {
 }
 
 std::string TransformerBlock::extra_repr() const {
-  return fmt::format("d_model={}, nhead={}, dim_feedforward={}, norm_first={}", d_model(),
-                     self_attn->num_heads(), linear1->out_features(), options_.norm_first);
+  return fmt::format("d_model={}, nhead={}, dim_feedforward={}, norm_first={}{}", d_model(),
+                     self_attn->num_heads(), linear1->out_features(), options_.norm_first,
+                     options_.activation == TransformerActivation::relu_squared
+                         ? ", activation=relu_squared"
+                         : "");
 }
 
 }  // namespace tapegrad::nn

@@ -25,6 +25,7 @@
 #include <tapegrad/graph/random.hpp>
 #include <tapegrad/graph/tensor.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <vector>
 
 namespace tapegrad::nn {
 
@@ -86,6 +87,15 @@ class TAPEGRAD_API LayerNorm : public Module {
 struct MultiheadAttentionOptions {
   bool bias = true;       ///< learn "in_proj_bias" and "out_proj.bias"
   Dtype dtype = float32;  ///< of the parameters, and of the inputs the layer takes
+  /// Empty, or one ALiBi slope a head (alibi_slopes(num_heads, ...)): every attention of
+  /// the layer biases query i's score for key j by -slope |i - j| (ops/attention.hpp).
+  std::vector<double> alibi = {};
+  /// 0, or K: Primer's multi-dconv-head attention, a causal depthwise convolution of K
+  /// steps (causal_depthwise_conv1d) on each of q, k and v after their projections, with
+  /// parameters "qkv_conv" (3, K, E), starting as the identity (tap 0 one, the rest zero).
+  /// For a sequence read in time order (a decoder): it mixes each step with the K - 1
+  /// before it.
+  std::int64_t qkv_conv = 0;
 };
 
 /// What MultiheadAttention's three-input forward returns, as torch's (attn_output,
@@ -105,10 +115,11 @@ struct MultiheadAttentionOutput {
 /// "out_proj.bias" (E), zeros (the child out_proj is a RowLinear).
 class TAPEGRAD_API MultiheadAttention : public Module {
  public:
-  /// A new layer drawn from `gen`. Throws ValueError for a size < 1 or an embed_dim that
-  /// num_heads does not divide.
+  /// A new layer drawn from `gen`. Throws ValueError for a size < 1, an embed_dim that
+  /// num_heads does not divide, or ALiBi slopes that are not one a head.
   MultiheadAttention(std::int64_t embed_dim, std::int64_t num_heads,
-                     MultiheadAttentionOptions options = {}, Generator& gen = default_generator());
+                     const MultiheadAttentionOptions& options = {},
+                     Generator& gen = default_generator());
 
   /// Self-attention without a mask: forward(x, x, x).output, x (N, L, E) -> (N, L, E).
   Tensor forward(const Tensor& x) override;
@@ -122,7 +133,7 @@ class TAPEGRAD_API MultiheadAttention : public Module {
   /// batch N that differs, or a key and value of different S.
   MultiheadAttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
                                    bool causal = false);
-  /// "embed_dim=128, num_heads=4" (", bias=false" without bias).
+  /// "embed_dim=128, num_heads=4" (", bias=false" without bias, ", alibi" with slopes).
   std::string extra_repr() const override;
 
   /// E: the features of every input and of the output.
@@ -138,11 +149,14 @@ class TAPEGRAD_API MultiheadAttention : public Module {
   Tensor in_proj_bias;
   /// The output projection, (N, L, E) -> (N, L, E): "out_proj.weight" and "out_proj.bias".
   std::shared_ptr<RowLinear> out_proj;
+  /// (3, K, E), the registered "qkv_conv" (options.qkv_conv = K); undefined without it.
+  Tensor qkv_conv;
 
  private:
   Tensor attend(const Tensor& query, const Tensor& key, const Tensor& value, bool causal,
                 Tensor* weights);
   std::int64_t num_heads_;
+  std::vector<double> alibi_;
 };
 
 /// A learned positional embedding, as GPT-2's wpe: parameter "weight" (max_len, dim),
@@ -181,7 +195,8 @@ TAPEGRAD_API Tensor sinusoidal_positions(std::int64_t length, std::int64_t dim,
 /// The feed-forward activation of a TransformerBlock. torch's "gelu" (the exact, erf one)
 /// is not here: tapegrad has no erf op yet.
 enum class TransformerActivation {
-  relu  ///< max(x, 0), torch's default
+  relu,         ///< max(x, 0), torch's default
+  relu_squared  ///< max(x, 0)^2, Primer's (not torch's): learns faster in small models
 };
 
 /// TransformerBlock's settings: `nn::TransformerBlock block(128, 4, 512, {.norm_first = false})`.
@@ -190,6 +205,10 @@ struct TransformerBlockOptions {
   TransformerActivation activation = TransformerActivation::relu;  ///< of the feed-forward
   double eps = 1e-5;                                               ///< of both layer norms
   Dtype dtype = float32;  ///< of the parameters, and of the inputs the block takes
+  /// Empty, or one ALiBi slope a head for the self-attention (MultiheadAttentionOptions).
+  std::vector<double> alibi = {};
+  /// 0, or the steps of the self-attention's q, k, v convolutions (MultiheadAttentionOptions).
+  std::int64_t qkv_conv = 0;
 };
 
 /// One transformer encoder layer, exactly torch.nn.TransformerEncoderLayer(d_model, nhead,
@@ -199,13 +218,16 @@ struct TransformerBlockOptions {
 ///   x = norm1(x + self_attn(x));  x = norm2(x + linear2(relu(linear1(x)))).
 /// Children named as torch's: "self_attn" (MultiheadAttention), "linear1" (d_model ->
 /// dim_feedforward) and "linear2" (back; RowLinear, torch's default init), "norm1" and
-/// "norm2" (LayerNorm), so the state dict is torch's, in torch's order.
+/// "norm2" (LayerNorm), so the state dict is torch's, in torch's order. Two settings go
+/// beyond torch's layer (options: relu_squared for relu, ALiBi slopes in the attention);
+/// the parameters stay the same.
 class TAPEGRAD_API TransformerBlock : public Module {
  public:
-  /// A new block drawn from `gen`. Throws ValueError for a size < 1 or a d_model that
-  /// nhead does not divide.
+  /// A new block drawn from `gen`. Throws ValueError for a size < 1, a d_model that
+  /// nhead does not divide, or ALiBi slopes that are not one a head.
   TransformerBlock(std::int64_t d_model, std::int64_t nhead, std::int64_t dim_feedforward,
-                   TransformerBlockOptions options = {}, Generator& gen = default_generator());
+                   const TransformerBlockOptions& options = {},
+                   Generator& gen = default_generator());
 
   /// forward(x, false).
   Tensor forward(const Tensor& x) override;

@@ -85,6 +85,17 @@ Tensor relu(const Tensor& x) {
   });
 }
 
+Tensor relu_squared(const Tensor& x) {
+  kernels::check_defined("relu_squared", x);
+  // As relu's: a NaN passes through.
+  Tensor y = map_unary(x, [](auto v) { return v < 0 ? decltype(v)(0) : v * v; });
+  if (!should_record({&x})) return y;
+  return record("relu_squared", y, {&x}, [x = x.detach()](const Tensor& g, Needs) {
+    return Grads{kernels::map_same_shape(
+        g, x, [](auto gv, auto xv) { return xv > 0 ? 2 * xv * gv : decltype(gv)(0); })};
+  });
+}
+
 Tensor leaky_relu(const Tensor& x, double slope) {
   kernels::check_defined("leaky_relu", x);
   Tensor y =

@@ -81,14 +81,25 @@ Tensor product(const Tensor& a, bool ta, const Tensor& b, bool tb, double alpha)
 // j only for j <= i (top-left aligned, as torch's is_causal): the masked weights are
 // exactly 0 (as softmax of -inf scores), so the masked keys get exactly zero gradient
 // (every row keeps key 0). One pass a row, no mask tensor.
+//
+// With ALiBi slopes (one a head: the axis before L), query i's score for key j first
+// gets -slope |i - j|, written to the output row, which the softmax then reads.
 template <class T>
 void masked_softmax_kernel(const T* x, T* out, std::int64_t rows, std::int64_t L, std::int64_t S,
-                           bool causal) {
+                           bool causal, const std::vector<double>& alibi) {
+  const auto heads = static_cast<std::int64_t>(alibi.size());
   parallel_for(rows, std::max<std::int64_t>(1, 16384 / S), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * S;
       T* yr = out + r * S;
       const std::int64_t seen = causal ? std::min(S, r % L + 1) : S;
+      if (heads > 0) {
+        const auto slope = static_cast<T>(alibi[static_cast<std::size_t>((r / L) % heads)]);
+        const std::int64_t i = r % L;
+        for (std::int64_t j = 0; j < seen; ++j)
+          yr[j] = xr[j] - slope * static_cast<T>(i > j ? i - j : j - i);
+        xr = yr;
+      }
       T m = xr[0];
       for (std::int64_t j = 1; j < seen; ++j) m = std::max(m, xr[j]);
       T total = 0;
@@ -118,13 +129,13 @@ void softmax_backward_kernel(const T* s, const T* g, T* dx, std::int64_t rows, s
   });
 }
 
-Tensor masked_softmax(const Tensor& scores, bool causal) {
+Tensor masked_softmax(const Tensor& scores, bool causal, const std::vector<double>& alibi) {
   const int r = scores.dim();
   const std::int64_t L = scores.size(r - 2), S = scores.size(r - 1);
   const std::int64_t rows = S == 0 ? 0 : scores.numel() / S;
   Tensor s = Tensor::empty(scores.shape(), scores.dtype());
   dispatch(scores.dtype(), [&]<class T>(T) {
-    masked_softmax_kernel(scores.data<T>(), s.data<T>(), rows, L, S, causal);
+    masked_softmax_kernel(scores.data<T>(), s.data<T>(), rows, L, S, causal, alibi);
   });
   if (!should_record({&scores})) return s;
   // As softmax: the rule keeps the weights' data (not the handle, which owns this node).
@@ -139,7 +150,7 @@ Tensor masked_softmax(const Tensor& scores, bool causal) {
 }
 
 AttentionResult attention(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
-                          bool causal) {
+                          bool causal, const std::vector<double>& alibi) {
   kernels::check_defined(op, q);
   kernels::check_defined(op, k);
   kernels::check_defined(op, v);
@@ -164,8 +175,17 @@ AttentionResult attention(const char* op, const Tensor& q, const Tensor& k, cons
   if (v.size(r - 2) != S)
     throw ShapeError(fmt::format("{}: k's S (extent -2) {} differs from v's {}; {}", op, S,
                                  v.size(r - 2), shapes));
+  if (!alibi.empty()) {
+    if (r < 3 || q.size(r - 3) != static_cast<std::int64_t>(alibi.size()))
+      throw ShapeError(fmt::format(
+          "{}: {} ALiBi slopes need q, k and v of (..., heads = {}, L, E), one slope a head; {}",
+          op, alibi.size(), alibi.size(), shapes));
+    for (double slope : alibi)
+      if (!std::isfinite(slope))
+        throw ValueError(fmt::format("{}: the ALiBi slopes must be finite, got {}", op, slope));
+  }
   const Tensor scores = product(q, false, k, true, 1.0 / std::sqrt(static_cast<double>(E)));
-  Tensor weights = masked_softmax(scores, causal);  // (..., L, S)
+  Tensor weights = masked_softmax(scores, causal, alibi);  // (..., L, S)
   return {product(weights, false, v, false, 1.0), weights};
 }
 
@@ -276,14 +296,27 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
       });
 }
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                    bool causal) {
-  return attention("scaled_dot_product_attention", q, k, v, causal).output;
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,
+                                    const std::vector<double>& alibi) {
+  return attention("scaled_dot_product_attention", q, k, v, causal, alibi).output;
 }
 
 AttentionResult attention_with_weights(const Tensor& q, const Tensor& k, const Tensor& v,
-                                       bool causal) {
-  return attention("attention_with_weights", q, k, v, causal);
+                                       bool causal, const std::vector<double>& alibi) {
+  return attention("attention_with_weights", q, k, v, causal, alibi);
+}
+
+std::vector<double> alibi_slopes(std::int64_t heads, double max_exponent) {
+  if (heads < 1)
+    throw ValueError(fmt::format("alibi_slopes: heads must be positive, got {}", heads));
+  if (!std::isfinite(max_exponent))
+    throw ValueError(
+        fmt::format("alibi_slopes: max_exponent must be finite, got {}", max_exponent));
+  std::vector<double> slopes(static_cast<std::size_t>(heads));
+  for (std::int64_t h = 0; h < heads; ++h)
+    slopes[static_cast<std::size_t>(h)] =
+        std::exp2(-max_exponent * static_cast<double>(h + 1) / static_cast<double>(heads));
+  return slopes;
 }
 
 }  // namespace tapegrad

@@ -391,4 +391,88 @@ namespace detail {
 std::int64_t set_conv_column_budget(std::int64_t bytes) { return save_budget.exchange(bytes); }
 }  // namespace detail
 
+// ---- causal_depthwise_conv1d --------------------------------------------------------
+
+Tensor causal_depthwise_conv1d(const Tensor& x, const Tensor& weight) {
+  kernels::check_defined("causal_depthwise_conv1d", x);
+  kernels::check_defined("causal_depthwise_conv1d", weight);
+  if (x.dim() != 3 || weight.dim() != 2 || weight.size(0) < 1 || weight.size(1) != x.size(2))
+    throw ShapeError(fmt::format(
+        "causal_depthwise_conv1d: needs x (N, L, C) and weight (K, C) with K >= 1; x {}, "
+        "weight {}",
+        shape_str(x.shape()), shape_str(weight.shape())));
+  kernels::check_same_dtype("causal_depthwise_conv1d", x, weight);
+  const std::int64_t N = x.size(0), L = x.size(1), C = x.size(2), K = weight.size(0);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  const auto grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, L * C * K));
+  dispatch(x.dtype(), [&]<class T>(T) {
+    const T* px = x.data<T>();
+    const T* pw = weight.data<T>();
+    T* py = y.data<T>();
+    parallel_for(N, grain, [&](std::int64_t n0, std::int64_t n1) {
+      for (std::int64_t n = n0; n < n1; ++n)
+        for (std::int64_t t = 0; t < L; ++t) {
+          T* yr = py + (n * L + t) * C;
+          const T* xr = px + (n * L + t) * C;
+          for (std::int64_t c = 0; c < C; ++c) yr[c] = pw[c] * xr[c];
+          for (std::int64_t s = 1; s < K && s <= t; ++s) {
+            const T* xs = xr - s * C;
+            const T* ws = pw + s * C;
+            for (std::int64_t c = 0; c < C; ++c) yr[c] += ws[c] * xs[c];
+          }
+        }
+    });
+  });
+  if (!should_record({&x, &weight})) return y;
+  return record(
+      "causal_depthwise_conv1d", y, {&x, &weight},
+      [x = x.detach(), w = weight.detach(), N, L, C, K, grain](const Tensor& g, Needs needs) {
+        Grads grads(2);
+        dispatch(g.dtype(), [&]<class T>(T) {
+          const T* pg = g.data<T>();
+          const T* px = x.data<T>();
+          const T* pw = w.data<T>();
+          if (needs[0]) {  // dx[t] = sum_s w[s] g[t + s]
+            grads[0] = Tensor::empty(x.shape(), x.dtype());
+            T* pd = grads[0].data<T>();
+            parallel_for(N, grain, [&](std::int64_t n0, std::int64_t n1) {
+              for (std::int64_t n = n0; n < n1; ++n)
+                for (std::int64_t t = 0; t < L; ++t) {
+                  T* dr = pd + (n * L + t) * C;
+                  const T* gr = pg + (n * L + t) * C;
+                  for (std::int64_t c = 0; c < C; ++c) dr[c] = pw[c] * gr[c];
+                  for (std::int64_t s = 1; s < K && t + s < L; ++s) {
+                    const T* gs = gr + s * C;
+                    const T* ws = pw + s * C;
+                    for (std::int64_t c = 0; c < C; ++c) dr[c] += ws[c] * gs[c];
+                  }
+                }
+            });
+          }
+          if (needs[1]) {  // one partial sum a sequence, then those in the order of n
+            std::vector<T> partial(static_cast<std::size_t>(N * K * C), T(0));
+            parallel_for(N, grain, [&](std::int64_t n0, std::int64_t n1) {
+              for (std::int64_t n = n0; n < n1; ++n) {
+                T* pn = partial.data() + n * K * C;
+                for (std::int64_t t = 0; t < L; ++t) {
+                  const T* gr = pg + (n * L + t) * C;
+                  for (std::int64_t s = 0; s < K && s <= t; ++s) {
+                    const T* xs = px + (n * L + t - s) * C;
+                    T* ps = pn + s * C;
+                    for (std::int64_t c = 0; c < C; ++c) ps[c] += gr[c] * xs[c];
+                  }
+                }
+              }
+            });
+            grads[1] = zeros({K, C}, w.dtype());
+            T* pdw = grads[1].data<T>();
+            for (std::int64_t n = 0; n < N; ++n)
+              for (std::int64_t i = 0; i < K * C; ++i)
+                pdw[i] += partial[static_cast<std::size_t>(n * K * C + i)];
+          }
+        });
+        return grads;
+      });
+}
+
 }  // namespace tapegrad

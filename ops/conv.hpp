@@ -52,6 +52,19 @@ TAPEGRAD_API Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& 
                            Size2 stride = 1, Size2 padding = 0, Size2 dilation = 1,
                            std::int64_t groups = 1);
 
+/// A causal depthwise convolution along the time axis of a batch-first sequence, as
+/// Primer's (So et al., 2021) on the attention's queries, keys and values: x (N, L, C),
+/// weight (K, C) -> (N, L, C),
+///   y[n, t, c] = sum_{s < K, s <= t} weight[s, c] x[n, t - s, c],
+/// each channel mixing its own last K steps (weight[0] the current one), nothing from the
+/// future: torch's conv1d with groups = C, padding K - 1 on the left, on (N, C, L). Its
+/// rule: dx[n, t, c] = sum_s weight[s, c] g[n, t + s, c], dweight[s, c] = the sum over n
+/// and t of g[n, t, c] x[n, t - s, c], summed in a fixed order (the same bits at any
+/// thread count). Throws Error for an undefined input, ShapeError naming both shapes for
+/// an x that is not 3-D or a weight that is not (K, C) with K >= 1, DtypeError for mixed
+/// dtypes.
+TAPEGRAD_API Tensor causal_depthwise_conv1d(const Tensor& x, const Tensor& weight);
+
 namespace detail {
 /// The most bytes of im2col matrices a recorded conv2d keeps for its backward (32 MiB by
 /// default; a layer that would need more rebuilds them from its input in the backward).

@@ -123,7 +123,7 @@ void gemm_product(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& c,
     gemm_block(ta, tb, n, m, k, alpha, pa, lda, pb, ldb, beta, pc, m);
     return;
   }
-  const bool by_rows = n >= 4 * kBlock || n >= m;
+  const bool by_rows = n >= 2 * kMinBlockRows || n >= m;
   const std::int64_t extent = by_rows ? n : m;
   const std::int64_t block = block_extent(extent);
   parallel_for((extent + block - 1) / block, 1, [&](std::int64_t b0, std::int64_t b1) {

@@ -68,6 +68,82 @@ BOOST_AUTO_TEST_CASE(attention_grad_matches_finite_differences) {
         {u({2, 4, 3}), u({2, 4, 3})});
 }
 
+BOOST_AUTO_TEST_CASE(alibi_attention_grad_matches_finite_differences) {
+  const std::vector<double> slopes = alibi_slopes(2, 2);  // 1/2 and 1/4
+  for (const bool causal : {false, true}) {
+    const std::string label = causal ? "attention alibi causal" : "attention alibi plain";
+    const auto f = [causal, slopes](const auto& x) {
+      return scaled_dot_product_attention(x[0], x[1], x[2], causal, slopes);
+    };
+    check(label, f, {u({2, 2, 4, 3}), u({2, 2, 5, 3}), u({2, 2, 5, 2})});
+    check(label + " 3-D", f, {u({2, 3, 2}), u({2, 3, 2}), u({2, 3, 2})});
+  }
+}
+
+// ---- ALiBi ----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(alibi_slopes_are_the_papers_geometric_sequence) {
+  const std::vector<double> eight = alibi_slopes(8);
+  BOOST_TEST_REQUIRE(eight.size() == 8U);
+  for (std::size_t h = 0; h < 8; ++h)
+    BOOST_TEST(eight[h] == std::ldexp(1.0, -static_cast<int>(h + 1)));  // 1/2 .. 1/256
+  const std::vector<double> four = alibi_slopes(4, 2);
+  BOOST_TEST(four[0] == std::exp2(-0.5));
+  BOOST_TEST(four[1] == 0.5);
+  BOOST_TEST(four[3] == 0.25);
+}
+
+// The op against the formula written out in float64: softmax(q k^T / sqrt(E) - slope_h
+// |i - j|, masked) v, head h on the axis before L.
+BOOST_AUTO_TEST_CASE(alibi_adds_minus_slope_times_distance_to_each_heads_scores) {
+  const std::int64_t B = 2, H = 3, L = 4, S = 5, E = 3, Ev = 2;
+  const std::vector<double> slopes = {0.7, 0.2, 1.5};
+  const Tensor q = u({B, H, L, E}, -2, 2), k = u({B, H, S, E}, -2, 2), v = u({B, H, S, Ev});
+  for (const bool causal : {false, true}) {
+    const AttentionResult r = attention_with_weights(q, k, v, causal, slopes);
+    const std::vector<double> qv = q.to_vector(), kv = k.to_vector(), vv = v.to_vector(),
+                              wv = r.weights.to_vector(), ov = r.output.to_vector();
+    double worst = 0;
+    for (std::int64_t b = 0; b < B * H; ++b) {
+      const double slope = slopes[static_cast<std::size_t>(b % H)];
+      for (std::int64_t i = 0; i < L; ++i) {
+        std::vector<double> w(static_cast<std::size_t>(S), 0.0);
+        double total = 0;
+        const std::int64_t seen = causal ? std::min(S, i + 1) : S;
+        for (std::int64_t j = 0; j < seen; ++j) {
+          double dot = 0;
+          for (std::int64_t e = 0; e < E; ++e)
+            dot += qv[static_cast<std::size_t>((b * L + i) * E + e)] *
+                   kv[static_cast<std::size_t>((b * S + j) * E + e)];
+          const double score = dot / std::sqrt(static_cast<double>(E)) -
+                               slope * static_cast<double>(std::abs(i - j));
+          w[static_cast<std::size_t>(j)] = std::exp(score);
+          total += w[static_cast<std::size_t>(j)];
+        }
+        for (std::int64_t j = 0; j < S; ++j) {
+          const double expected = w[static_cast<std::size_t>(j)] / total;
+          const double got = wv[static_cast<std::size_t>((b * L + i) * S + j)];
+          if (causal && j > i) BOOST_TEST(got == 0.0);
+          worst = std::max(worst, std::abs(got - expected));
+        }
+        for (std::int64_t c = 0; c < Ev; ++c) {
+          double expected = 0;
+          for (std::int64_t j = 0; j < S; ++j)
+            expected += w[static_cast<std::size_t>(j)] / total *
+                        vv[static_cast<std::size_t>((b * S + j) * Ev + c)];
+          worst = std::max(worst,
+                           std::abs(ov[static_cast<std::size_t>((b * L + i) * Ev + c)] - expected));
+        }
+      }
+    }
+    BOOST_TEST(worst < 1e-14, "causal " << causal << ": worst difference " << worst);
+  }
+  // Slopes of zero are no bias at all: the same bits as without.
+  const Tensor plain = scaled_dot_product_attention(q, k, v, true);
+  const Tensor zero = scaled_dot_product_attention(q, k, v, true, {0.0, 0.0, 0.0});
+  BOOST_TEST(plain.to_vector() == zero.to_vector());
+}
+
 // ---- the causal mask --------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(causal_weights_are_exactly_zero_above_the_diagonal) {
@@ -144,6 +220,25 @@ BOOST_AUTO_TEST_CASE(errors_name_the_op_and_every_shape) {
       "q [2, 3, 4], k [1, 2, 5, 4], v [2, 5, 6]");
   expect_error<ShapeError>([&] { scaled_dot_product_attention(ones({4}), k, v); },
                            "scaled_dot_product_attention: q, k and v must be at least 2-D");
+  expect_error<ShapeError>(
+      [&] {
+        scaled_dot_product_attention(q, k, v, true, {0.5, 0.25, 0.125});
+      },
+      "scaled_dot_product_attention: 3 ALiBi slopes need q, k and v of (..., heads = 3, L, E), "
+      "one slope a head; q [2, 3, 4], k [2, 5, 4], v [2, 5, 6]");
+  expect_error<ShapeError>(
+      [&] {
+        scaled_dot_product_attention(ones({3, 4}), ones({5, 4}), ones({5, 6}), true, {0.5});
+      },
+      "scaled_dot_product_attention: 1 ALiBi slopes need q, k and v of");
+  expect_error<ValueError>(
+      [&] {
+        attention_with_weights(q, k, v, false, {0.5, std::nan("")});
+      },
+      "attention_with_weights: the ALiBi slopes must be finite, got nan");
+  expect_error<ValueError>([&] { alibi_slopes(0); }, "alibi_slopes: heads must be positive, got 0");
+  expect_error<ValueError>([&] { alibi_slopes(4, INFINITY); },
+                           "alibi_slopes: max_exponent must be finite, got inf");
 
   const Tensor x = ones({2, 4});
   expect_error<ShapeError>([&] { layer_norm(x, ones({3}), Tensor()); },

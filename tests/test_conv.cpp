@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
+#include <utility>
 #include <vector>
 
 #include "support/gradcheck_suite.hpp"
@@ -288,4 +289,84 @@ BOOST_AUTO_TEST_CASE(conv2d_rejects_bad_shapes_and_arguments) {
       },
       "conv2d: input has 4 channels, weight expects 2 (2 groups): [1, 4, 5, 5] * [4, 1, 3, 3]");
   BOOST_CHECK_THROW(conv2d(x, ones({6, 3, 5, 5}, float64)), DtypeError);
+}
+
+// ---- causal_depthwise_conv1d ----------------------------------------------------------
+
+// y[n, t, c] = sum over s < K, s <= t of w[s, c] x[n, t - s, c], straight from the
+// definition.
+std::vector<double> causal_reference(const Tensor& x, const Tensor& w) {
+  const std::int64_t N = x.size(0), L = x.size(1), C = x.size(2), K = w.size(0);
+  const auto xv = x.to_vector(), wv = w.to_vector();
+  std::vector<double> y(xv.size(), 0.0);
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t t = 0; t < L; ++t)
+      for (std::int64_t c = 0; c < C; ++c)
+        for (std::int64_t s = 0; s < K && s <= t; ++s)
+          y[static_cast<std::size_t>((n * L + t) * C + c)] +=
+              wv[static_cast<std::size_t>(s * C + c)] *
+              xv[static_cast<std::size_t>((n * L + t - s) * C + c)];
+  return y;
+}
+
+BOOST_AUTO_TEST_CASE(causal_depthwise_conv1d_values_match_the_definition) {
+  for (const auto& [x_shape, w_shape] :
+       {std::pair{Shape{2, 5, 3}, Shape{3, 3}}, std::pair{Shape{1, 2, 4}, Shape{4, 4}},
+        std::pair{Shape{3, 4, 1}, Shape{1, 1}}}) {
+    const Tensor x = u(x_shape), w = u(w_shape);
+    const auto got = causal_depthwise_conv1d(x, w).to_vector(), want = causal_reference(x, w);
+    BOOST_TEST_REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) BOOST_TEST(std::abs(got[i] - want[i]) < 1e-15);
+  }
+  // The identity kernel (tap 0 one, the rest zero) gives x back, bit for bit.
+  const Tensor x = u({2, 4, 3});
+  const Tensor identity = tensor(std::vector<double>{1, 1, 1, 0, 0, 0, 0, 0, 0}, {3, 3}, float64);
+  BOOST_TEST(causal_depthwise_conv1d(x, identity).to_vector() == x.to_vector());
+}
+
+BOOST_AUTO_TEST_CASE(causal_depthwise_conv1d_grad_matches_finite_differences) {
+  const Fn f = [](const std::vector<Tensor>& x) { return causal_depthwise_conv1d(x[0], x[1]); };
+  check("causal_depthwise_conv1d", f, {u({2, 5, 3}), u({3, 3})});
+  check("causal_depthwise_conv1d", f, {u({3, 2, 4}), u({4, 4})});  // K > L
+  check("causal_depthwise_conv1d", f, {u({1, 6, 2}), u({1, 2})});
+}
+
+BOOST_AUTO_TEST_CASE(causal_depthwise_conv1d_gives_the_same_bits_for_any_thread_count) {
+  const int before = num_threads();
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    Tensor x = tt::uniform({40, 32, 24}, -1, 1, 21), w = tt::uniform({3, 24}, -1, 1, 22);
+    x.requires_grad_();
+    w.requires_grad_();
+    Tensor y = causal_depthwise_conv1d(x, w);
+    (y * y).sum().backward();
+    return std::vector<std::vector<double>>{y.to_vector(), x.grad().to_vector(),
+                                            w.grad().to_vector()};
+  };
+  const auto one = run(1), two = run(2), three = run(3);
+  set_num_threads(before);
+  BOOST_TEST((one == two));
+  BOOST_TEST((one == three));
+}
+
+BOOST_AUTO_TEST_CASE(causal_depthwise_conv1d_rejects_bad_shapes) {
+  expect_error<ShapeError>(
+      [] {
+        causal_depthwise_conv1d(ones({2, 5}), ones({3, 5}));
+      },
+      "causal_depthwise_conv1d: needs x (N, L, C) and weight (K, C) with K >= 1; x [2, 5], "
+      "weight [3, 5]");
+  expect_error<ShapeError>(
+      [] {
+        causal_depthwise_conv1d(ones({2, 5, 4}), ones({3, 5}));
+      },
+      "causal_depthwise_conv1d: needs x (N, L, C) and weight (K, C) with K >= 1; x [2, 5, 4], "
+      "weight [3, 5]");
+  expect_error<ShapeError>(
+      [] {
+        causal_depthwise_conv1d(ones({2, 5, 4}), ones({0, 4}));
+      },
+      "causal_depthwise_conv1d: needs x (N, L, C) and weight (K, C) with K >= 1; x [2, 5, 4], "
+      "weight [0, 4]");
+  BOOST_CHECK_THROW(causal_depthwise_conv1d(ones({2, 5, 4}), ones({3, 4}, float64)), DtypeError);
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -413,6 +414,21 @@ BOOST_AUTO_TEST_CASE(relu_grad_matches_finite_differences) {
     BOOST_TEST_REQUIRE(tt::kink_distance(x, {0.0}) >= 1e-3);
     check("relu", [](const auto& x) { return relu(x[0]); }, {x});
   }
+}
+
+BOOST_AUTO_TEST_CASE(relu_squared_grad_matches_finite_differences) {
+  for (const Shape& s : {Shape{3, 4}, Shape{10}}) {
+    const Tensor x = nonzero(s);
+    BOOST_TEST_REQUIRE(tt::kink_distance(x, {0.0}) >= 1e-3);
+    check("relu_squared", [](const auto& x) { return relu_squared(x[0]); }, {x});
+  }
+  // The values: max(x, 0)^2, and a NaN passes through.
+  const Tensor y = relu_squared(tensor({-2.0, -0.0, 0.5, 3.0, std::nan("")}, {5}));
+  BOOST_TEST(y.at({0}) == 0.0);
+  BOOST_TEST(y.at({1}) == 0.0);
+  BOOST_TEST(y.at({2}) == 0.25);
+  BOOST_TEST(y.at({3}) == 9.0);
+  BOOST_TEST(std::isnan(y.at({4})));
 }
 
 BOOST_AUTO_TEST_CASE(leaky_relu_grad_matches_finite_differences) {

@@ -162,6 +162,56 @@ BOOST_AUTO_TEST_CASE(transformer_block_grad_matches_finite_differences) {
     }
 }
 
+// The block's settings beyond torch's: squared ReLU, ALiBi slopes and Primer's q, k, v
+// convolutions (their weights x[14], (3, K, E), differentiated too).
+BOOST_AUTO_TEST_CASE(transformer_block_with_primers_settings_grad_matches_finite_differences) {
+  const std::int64_t N = 2, L = 4, E = 4, h = 2, F = 6, K = 2;
+  for (const bool causal : {false, true}) {
+    std::vector<Tensor> inputs = {tt::uniform({N, L, E}, -1, 1, next_seed())};
+    for (const Tensor& p : mha_parameters(E)) inputs.push_back(p);
+    for (const Tensor& p :
+         {u({F, E}), u({F}, -0.3, 0.3), u({E, F}), u({E}, -0.3, 0.3), u({E}, 0.7, 1.3),
+          u({E}, -0.3, 0.3), u({E}, 0.7, 1.3), u({E}, -0.3, 0.3), u({3, K, E})})
+      inputs.push_back(p);
+    check(
+        fmt::format("TransformerBlock relu_squared alibi qkv_conv{}", causal ? " causal" : ""),
+        [causal](const auto& x) {
+          nn::TransformerBlock block(E, h, F,
+                                     {.activation = nn::TransformerActivation::relu_squared,
+                                      .dtype = x[0].dtype(),
+                                      .alibi = {0.5, 0.25},
+                                      .qkv_conv = K});
+          use(*block.self_attn, x, 1);
+          block.linear1->weight = x[6];
+          block.linear1->bias = x[7];
+          block.linear2->weight = x[8];
+          block.linear2->bias = x[9];
+          block.norm1->weight = x[10];
+          block.norm1->bias = x[11];
+          block.norm2->weight = x[12];
+          block.norm2->bias = x[13];
+          block.self_attn->qkv_conv = x[14];
+          return block.forward(x[0], causal);
+        },
+        inputs);
+  }
+}
+
+// Primer's convolutions start as the identity, and add no draw: a layer with them
+// gives the same bits as one without, until they learn.
+BOOST_AUTO_TEST_CASE(qkv_convolutions_start_as_the_identity) {
+  const Tensor x = u({2, 5, 8}).to(float32);
+  Generator g1(3), g2(3);
+  nn::MultiheadAttention plain(8, 2, {}, g1), primer(8, 2, {.qkv_conv = 3}, g2);
+  BOOST_TEST(plain.forward(x, true).to_vector() == primer.forward(x, true).to_vector());
+  const auto names = names_of(primer.named_parameters());
+  BOOST_TEST((std::find(names.begin(), names.end(), "qkv_conv") != names.end()));
+  BOOST_TEST((primer.qkv_conv.shape() == Shape{3, 3, 8}));
+  BOOST_TEST(primer.extra_repr() == "embed_dim=8, num_heads=2");
+  nn::MultiheadAttention alibi(8, 2, {.alibi = alibi_slopes(2)}, g1);
+  BOOST_TEST(alibi.extra_repr() == "embed_dim=8, num_heads=2, alibi");
+}
+
 BOOST_AUTO_TEST_CASE(key_bias_gets_no_gradient) {
   // b_k adds q . b_k to all scores of a row; softmax is blind to that. Its gradient is
   // rounding noise, far below the query and value thirds' of the same bias.
@@ -361,6 +411,15 @@ BOOST_AUTO_TEST_CASE(positional_embedding_adds_the_first_rows) {
 BOOST_AUTO_TEST_CASE(errors_name_the_layer_and_the_shapes) {
   nn::MultiheadAttention mha(4, 2);
   const Tensor x = ones({2, 3, 4});
+  expect_error<ValueError>([] { nn::MultiheadAttention(4, 2, {.alibi = {0.5}}); },
+                           "MultiheadAttention: 1 ALiBi slopes for 2 heads (one a head)");
+  expect_error<ValueError>(
+      [] {
+        nn::TransformerBlock(4, 2, 8, {.alibi = {0.5, 0.2, 0.1}});
+      },
+      "MultiheadAttention: 3 ALiBi slopes for 2 heads (one a head)");
+  expect_error<ValueError>([] { nn::MultiheadAttention(4, 2, {.qkv_conv = -1}); },
+                           "MultiheadAttention: qkv_conv must be >= 0 steps, got -1");
   expect_error<ShapeError>(
       [&] {
         mha.forward(ones({3, 4}));

@@ -4,8 +4,8 @@
 // and words sampled from them.
 //   CharLM:          torch_charlm.py's model: embedding | RNN, GRU or LSTM | linear.
 //   CharTransformer: a small decoder-only transformer (GPT's layout): token embedding +
-//                    learned positions | pre-norm causal TransformerBlocks | layer norm |
-//                    linear.
+//                    learned positions | pre-norm causal TransformerBlocks (ALiBi
+//                    slopes and squared ReLU when asked) | layer norm | linear.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -48,18 +48,33 @@ class CharLM : public nn::Module {
   std::shared_ptr<nn::RowLinear> out;
 };
 
+// The transformer's sizes and its two departures from GPT-2's block.
+struct CharTransformerOptions {
+  std::int64_t context = 32, width = 64, heads = 4, layers = 2, feedforward = 256;
+  // ALiBi's slopes alibi_slopes(heads, alibi_exponent) in every block (0: none).
+  double alibi_exponent = 0;
+  nn::TransformerActivation activation = nn::TransformerActivation::relu;
+  std::int64_t qkv_conv = 0;  // Primer's q, k, v convolutions of this many steps (0: none)
+};
+
 class CharTransformer : public nn::Module {
  public:
-  CharTransformer(std::int64_t vocab, std::int64_t context, std::int64_t width, std::int64_t heads,
-                  std::int64_t layers, Generator& gen)
+  CharTransformer(std::int64_t vocab, const CharTransformerOptions& o, Generator& gen)
       : Module("CharTransformer") {
-    tokens = register_module("tokens", nn::Embedding(vocab, width, float32, gen));
-    positions = register_module("positions", nn::PositionalEmbedding(context, width, float32, gen));
-    for (std::int64_t l = 0; l < layers; ++l)
-      blocks.push_back(register_module(fmt::format("block{}", l),
-                                       nn::TransformerBlock(width, heads, 4 * width, {}, gen)));
-    norm = register_module("norm", nn::LayerNorm(width));
-    out = register_module("out", nn::RowLinear(width, vocab, true, float32, gen));
+    tokens = register_module("tokens", nn::Embedding(vocab, o.width, float32, gen));
+    positions =
+        register_module("positions", nn::PositionalEmbedding(o.context, o.width, float32, gen));
+    const nn::TransformerBlockOptions block{.activation = o.activation,
+                                            .alibi = o.alibi_exponent > 0
+                                                         ? alibi_slopes(o.heads, o.alibi_exponent)
+                                                         : std::vector<double>{},
+                                            .qkv_conv = o.qkv_conv};
+    for (std::int64_t l = 0; l < o.layers; ++l)
+      blocks.push_back(
+          register_module(fmt::format("block{}", l),
+                          nn::TransformerBlock(o.width, o.heads, o.feedforward, block, gen)));
+    norm = register_module("norm", nn::LayerNorm(o.width));
+    out = register_module("out", nn::RowLinear(o.width, vocab, true, float32, gen));
     // GPT's small start for the token table: N(0, 0.02^2) rather than nn.Embedding's N(0, 1).
     NoGradGuard no_grad;
     tokens->weight.mul_(0.02);
