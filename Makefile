@@ -38,7 +38,7 @@ setup:
 
 # Also links compile_commands.json at the root, where editors (clangd) look for it.
 configure: setup
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_REQUIRE_MPI=ON $(CMAKE_FLAGS)
 	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
 
 build: configure

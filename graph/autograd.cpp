@@ -5,6 +5,8 @@
 #include <tapegrad/graph/autograd.hpp>
 #include <tapegrad/graph/kernels.hpp>
 #include <tapegrad/graph/object_pool.hpp>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace tapegrad {
 namespace {
@@ -12,6 +14,9 @@ namespace {
 thread_local bool grad_mode = true;
 std::atomic<std::uint64_t> next_seq{1};
 std::atomic<std::int64_t> node_count{0};
+// Hooks registered on any leaf: while none is, backward skips the counting pass below.
+std::atomic<std::int64_t> hook_count{0};
+std::atomic<std::uint64_t> next_hook_id{1};
 
 // Freeing a long chain would recurse node -> input -> node ... and overflow the
 // stack. Instead each dying node hands its inputs to this list and the outermost
@@ -45,7 +50,61 @@ void accumulate_into(Tensor& slot, Tensor&& g) {
   }
 }
 
+// A leaf's gradient is final once every node of this pass that reads the leaf has run.
+// Counts those edges for each hooked leaf reachable from `root`, by an iterative walk
+// (no recursion). Only runs while some hook is registered.
+std::unordered_map<AutogradMeta*, std::int64_t> count_hooked_uses(AutogradMeta& root) {
+  std::unordered_map<AutogradMeta*, std::int64_t> uses;
+  std::unordered_set<const AutogradMeta*> seen{&root};
+  std::vector<AutogradMeta*> stack{&root};
+  while (!stack.empty()) {
+    AutogradMeta* m = stack.back();
+    stack.pop_back();
+    for (const auto& in : m->grad_fn->inputs) {
+      if (!in) continue;
+      if (!in->grad_fn) {
+        if (!in->grad_hooks.empty()) ++uses[in.get()];
+      } else if (seen.insert(in.get()).second) {
+        stack.push_back(in.get());
+      }
+    }
+  }
+  return uses;
+}
+
+void run_grad_hooks(AutogradMeta& leaf) {
+  // A copy: a hook may remove itself (or another) while they run.
+  auto hooks = leaf.grad_hooks;
+  for (auto& [id, hook] : hooks) hook(leaf.grad);
+}
+
 }  // namespace
+
+std::uint64_t register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook) {
+  if (!leaf.requires_grad() || !leaf.is_leaf())
+    throw GraphError(fmt::format(
+        "register_post_accumulate_grad_hook: tensor of shape {} is {}: hooks go on leaves that "
+        "require grad (parameters)",
+        shape_str(leaf.shape()), leaf.requires_grad() ? "not a leaf" : "not requiring grad"));
+  if (!hook) throw ValueError("register_post_accumulate_grad_hook: the hook is empty");
+  const std::uint64_t id = next_hook_id.fetch_add(1, std::memory_order_relaxed);
+  leaf.impl().autograd->grad_hooks.emplace_back(id, std::move(hook));
+  hook_count.fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, std::uint64_t id) {
+  const auto& a = leaf.impl().autograd;
+  if (!a) return;
+  auto& hooks = a->grad_hooks;
+  const auto n = std::erase_if(hooks, [id](const auto& h) { return h.first == id; });
+  hook_count.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+}
+
+AutogradMeta::~AutogradMeta() {
+  if (!grad_hooks.empty())
+    hook_count.fetch_sub(static_cast<std::int64_t>(grad_hooks.size()), std::memory_order_relaxed);
+}
 
 Node::~Node() {
   node_count.fetch_sub(1, std::memory_order_relaxed);
@@ -192,8 +251,13 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
   AutogradMeta& root = *impl().autograd;
   if (!root.grad_fn) {
     accumulate_into(root.grad, std::move(seed));
+    if (!root.grad_hooks.empty()) run_grad_hooks(root);
     return;
   }
+  // Remaining uses of each hooked leaf in this pass; empty (and never looked up) when
+  // no hook is registered, which keeps the hookless pass as it was.
+  std::unordered_map<AutogradMeta*, std::int64_t> hooked_uses;
+  if (hook_count.load(std::memory_order_relaxed) > 0) hooked_uses = count_hooked_uses(root);
 
   auto later_first = [](const AutogradMeta* a, const AutogradMeta* b) {
     return a->grad_fn->seq < b->grad_fn->seq;
@@ -246,6 +310,10 @@ void Tensor::backward(const Tensor& grad_in, bool retain_graph) const {
                                      dtype_name(gi.dtype()), dtype_name(in->dtype)));
       if (!in->grad_fn) {
         accumulate_into(in->grad, std::move(gi));
+        if (!hooked_uses.empty()) {
+          auto it = hooked_uses.find(in.get());
+          if (it != hooked_uses.end() && --it->second == 0) run_grad_hooks(*in);
+        }
       } else if (!in->pending.defined()) {
         in->pending = std::move(gi);
         visited.push_back(in);

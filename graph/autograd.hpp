@@ -14,6 +14,7 @@
 #include <tapegrad/graph/inline_function.hpp>
 #include <tapegrad/graph/object_pool.hpp>
 #include <tapegrad/graph/tensor.hpp>
+#include <utility>
 #include <vector>
 
 namespace tapegrad {
@@ -29,6 +30,10 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;  ///< null for a leaf
   Tensor grad;                    ///< accumulated gradient of a leaf (or retained)
   Tensor pending;                 ///< gradient being summed during one backward pass
+  /// Post-accumulate-grad hooks of a leaf, by id (see register_post_accumulate_grad_hook).
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor& grad)>>> grad_hooks;
+  /// Unregisters the hooks still held (backward counts the registered ones).
+  TAPEGRAD_API ~AutogradMeta();
 };
 
 /// Which inputs of a node need a gradient: needs[i].
@@ -113,6 +118,23 @@ inline Tensor record(const char* name, Tensor result, std::initializer_list<cons
 /// broadcast axes: the single place where broadcasting is undone. Throws ShapeError
 /// naming `op` if `shape` does not broadcast to grad's shape.
 TAPEGRAD_API Tensor sum_to(const Tensor& grad, const Shape& shape, const char* op = "sum_to");
+
+/// Called with a leaf's accumulated gradient once a backward pass has added its last
+/// contribution to it (its `.grad()`, which the hook may read or change in place).
+using PostAccumulateGradHook = std::function<void(const Tensor& grad)>;
+
+/// Registers `hook` on a leaf that requires grad (PyTorch's
+/// register_post_accumulate_grad_hook): every backward pass that reaches `leaf` calls it
+/// once, right after the pass's last contribution to leaf's gradient, while the rest of
+/// the pass still runs (data-parallel training starts communicating there). Hooks of one
+/// leaf run in the order registered; a pass that does not reach the leaf does not call
+/// them. Returns an id for remove_post_accumulate_grad_hook. Throws GraphError for a
+/// non-leaf or a tensor that does not require grad. With no hook registered anywhere,
+/// backward does no extra work.
+TAPEGRAD_API std::uint64_t register_post_accumulate_grad_hook(const Tensor& leaf,
+                                                              PostAccumulateGradHook hook);
+/// Removes a hook registered on `leaf`; an unknown id is ignored.
+TAPEGRAD_API void remove_post_accumulate_grad_hook(const Tensor& leaf, std::uint64_t id);
 
 /// Number of nodes alive on this process (for leak tests).
 TAPEGRAD_API std::int64_t live_nodes();

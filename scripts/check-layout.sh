@@ -4,7 +4,7 @@
 # Prints each include that breaks it and exits 1; `make test` runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rooms=(graph ops nn optim data io viz)
+rooms=(graph ops nn optim data io viz distributed)
 rank() { local i; for i in "${!rooms[@]}"; do [ "${rooms[$i]}" = "$1" ] && echo "$i" && return; done; echo -1; }
 
 bad=0

@@ -13,6 +13,7 @@ packages=(
   libcli11-dev                       # command lines of the examples
   libhdf5-dev                        # the course's .h5 data sets (data/hdf5)
   nlohmann-json3-dev                 # safetensors' JSON header (io/safetensors)
+  libopenmpi-dev openmpi-bin         # MPI: tapegrad::distributed and its mpirun tests
   dataset-fashion-mnist              # the real data (/usr/share/datasets/fashion-mnist)
   wamerican                          # text for the sequence models (/usr/share/dict/words)
   clang-format clang-tidy            # make format / format-check, make tidy

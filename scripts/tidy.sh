@@ -12,7 +12,7 @@
 set -euo pipefail
 build=$1 jobs=$2 mode=$3
 mapfile -t all < <(git ls-files 'graph/*.cpp' 'ops/*.cpp' 'nn/*.cpp' 'optim/*.cpp' 'data/*.cpp' \
-  'io/*.cpp' 'viz/*.cpp' 'examples/*.cpp' 'bench/*.cpp' 'fuzz/*.cpp')
+  'io/*.cpp' 'viz/*.cpp' 'distributed/*.cpp' 'examples/*.cpp' 'bench/*.cpp' 'fuzz/*.cpp')
 files=("${all[@]}")
 if [ "$mode" = changed ]; then
   base=$(cat .ci/tidy-base 2>/dev/null || true)

@@ -9,6 +9,9 @@
 ///   data/   IDX, CSV, HDF5 and text readers, data sets, toy data sets, transforms, mini-batches
 ///   io/     the atomic file, tensor files, checkpoints, safetensors
 ///   viz/    SVG plots and the progress bar
+/// Data-parallel training (distributed/, over MPI) has its own header and target:
+/// <tapegrad/distributed.hpp> and tapegrad::distributed, so that a program without MPI
+/// needs none.
 #include <tapegrad/data/batches.hpp>
 #include <tapegrad/data/csv.hpp>
 #include <tapegrad/data/dataset.hpp>
