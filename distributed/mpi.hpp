@@ -30,9 +30,11 @@ class MpiEnvironment {
 };
 
 /// All the processes of MPI_COMM_WORLD (through a duplicate communicator of its own).
-/// All-reduce is an MPI_Iallgather of every rank's tensor followed by a sum in rank
-/// order on each rank: MPI's own MPI_Iallreduce picks its algorithm (and so its
-/// order of additions) by message size and process count, which would change bits.
+/// All-reduce is a reduce-scatter followed by an all-gather, both of point-to-point
+/// messages: rank q sums range q of the tensor in rank order and sends the sum to the
+/// others. MPI's own MPI_Iallreduce picks its algorithm (and so its order of additions)
+/// by message size and process count, which would change bits. Each rank sends and
+/// receives 2 (n - 1) / n of the tensor, as the bandwidth-optimal algorithms do.
 class MpiProcessGroup : public ProcessGroup {
  public:
   /// Needs an initialized MPI (an MpiEnvironment).

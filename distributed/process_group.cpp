@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <tapegrad/distributed/process_group.hpp>
 
 namespace tapegrad::distributed::detail {
@@ -5,17 +6,24 @@ namespace {
 
 template <class T>
 void reduce_typed(T* dst, const void* const* parts, int n, std::int64_t count, ReduceOp op) {
-  // Element by element, ranks in order: ((x_0 + x_1) + x_2) + ...; vectorizing over i
-  // keeps that order for every element, so every rank computes the same bits.
-  const T* first = static_cast<const T*>(parts[0]);
-  for (std::int64_t i = 0; i < count; ++i) dst[i] = first[i];
-  for (int r = 1; r < n; ++r) {
-    const T* p = static_cast<const T*>(parts[r]);
-    for (std::int64_t i = 0; i < count; ++i) dst[i] += p[i];
-  }
-  if (op == ReduceOp::mean) {
-    const T ranks = static_cast<T>(n);
-    for (std::int64_t i = 0; i < count; ++i) dst[i] /= ranks;
+  // Element by element, ranks in order: ((x_0 + x_1) + x_2) + ..., so every rank and
+  // every backend computes the same bits. A block of elements at a time is summed in a
+  // small accumulator and then stored: one pass over dst, and dst may be one of the
+  // parts (the MPI backend reduces its own range in place).
+  constexpr std::int64_t kBlock = 256;
+  T acc[kBlock];
+  const T ranks = static_cast<T>(n);
+  for (std::int64_t start = 0; start < count; start += kBlock) {
+    const std::int64_t len = std::min(kBlock, count - start);
+    const T* first = static_cast<const T*>(parts[0]) + start;
+    for (std::int64_t i = 0; i < len; ++i) acc[i] = first[i];
+    for (int r = 1; r < n; ++r) {
+      const T* p = static_cast<const T*>(parts[r]) + start;
+      for (std::int64_t i = 0; i < len; ++i) acc[i] += p[i];
+    }
+    if (op == ReduceOp::mean)
+      for (std::int64_t i = 0; i < len; ++i) acc[i] /= ranks;
+    for (std::int64_t i = 0; i < len; ++i) dst[start + i] = acc[i];
   }
 }
 

@@ -67,7 +67,7 @@ namespace detail {
 /// Throws ValueError naming `op` for an undefined tensor.
 void check_reducible(const char* op, const Tensor& t);
 /// dst[i] = (parts[0][i] + parts[1][i] + ... ) (/ n for mean), summed in rank order;
-/// parts[r] points at rank r's `count` elements of `dtype`.
+/// parts[r] points at rank r's `count` elements of `dtype`; dst may be one of them.
 void reduce_in_rank_order(void* dst, const void* const* parts, int n, std::int64_t count,
                           Dtype dtype, ReduceOp op);
 }  // namespace detail
