@@ -25,6 +25,11 @@
 //   build/examples/convnet                               # 6 epochs, Adam lr 0.002
 //   build/examples/convnet --augment --epochs 12         # random crops and flips
 //   build/examples/convnet --channels 16,32 --epochs 2   # smaller and quicker
+//   mpirun -np 2 build/examples/convnet --distributed    # data-parallel over 2 processes
+//
+// With --distributed each rank trains on its shard of every epoch with the gradients
+// averaged during backward (examples/common/distributed.hpp); batch norm's running
+// statistics are averaged over the ranks after each epoch. Rank 0 prints and saves.
 //
 // Draws the cost (convnet_cost.svg) and the test accuracy by epoch
 // (convnet_accuracy.svg); ends with train_accuracy, test_accuracy, parameters and
@@ -40,6 +45,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 #include "common/images.hpp"
 
 using namespace tapegrad;
@@ -105,6 +111,8 @@ int main(int argc, char** argv) {
   examples::add_data_options(app, data_options);
   examples::add_test_limit_option(app, test_limit);
   examples::add_parameter_file_options(app, files);
+  bool distributed = false;
+  examples::add_distributed_option(app, distributed);
   return examples::run_example(argc, argv, app, [&] {
     if (channels.empty() || channels.size() > 4)
       throw examples::UsageError(
@@ -112,6 +120,7 @@ int main(int argc, char** argv) {
                       "got {}",
                       channels.size()));
     examples::check_paths(run, files);
+    examples::DataParallelRun ranks(distributed);
     manual_seed(run.seed);
     progress::Stopwatch watch;
 
@@ -127,6 +136,7 @@ int main(int argc, char** argv) {
 
     // ---- model ------------------------------------------------------------------------
     nn::Sequential model = convnet(channels, n_hidden, dropout);
+    ranks.wrap(model);  // --distributed: rank 0's initial weights everywhere
     fmt::print("the shape after each step for one image:\n");
     examples::print_shapes(model, data::image_batch(test, std::vector<std::int64_t>{0}).first);
     std::int64_t parameters = 0;
@@ -141,7 +151,8 @@ int main(int argc, char** argv) {
       fmt::print("loaded {} (no training)\n", files.load.string());
       num_epochs = 0;
     }
-    const std::int64_t num_batches = examples::batch_count(train.count, batch_size);
+    const std::int64_t num_batches =
+        examples::batch_count(ranks.shard_size(train.count), batch_size);
     const optim::CosineDecay schedule{.lr0 = learning_rate,
                                       .T = std::max<std::int64_t>(1, num_epochs * num_batches)};
     std::vector<double> costs;  // mean cost of every 100 mini-batches (and of the last few)
@@ -151,9 +162,15 @@ int main(int argc, char** argv) {
     std::int64_t step = 0;
     for (int epoch = 1; epoch <= num_epochs; ++epoch) {
       progress::Stopwatch epoch_watch;
-      Generator shuffle(run.seed + static_cast<std::uint64_t>(epoch));
-      const std::vector<std::int64_t> order = randperm(train.count, shuffle);
-      progress::Bar bar(num_batches, fmt::format("epoch {}/{}", epoch, num_epochs));
+      // Each rank's own draws for the augmentation; rank 0's (and a single process's) are
+      // the order's.
+      Generator shuffle(run.seed + static_cast<std::uint64_t>(epoch) +
+                        1000003u * static_cast<std::uint64_t>(ranks.rank()));
+      const std::vector<std::int64_t> order =
+          distributed ? ranks.shard_indices(train.count, run.seed, epoch)
+                      : randperm(train.count, shuffle);
+      progress::Bar bar(num_batches, fmt::format("epoch {}/{}", epoch, num_epochs),
+                        ranks.progress_out());
       double epoch_cost = 0;
       for (std::int64_t b = 0; b < num_batches; ++b) {
         const auto index = examples::batch_indices(order, b, batch_size);
@@ -163,6 +180,7 @@ int main(int argc, char** argv) {
         optimizer.zero_grad();
         Tensor cost = softmax_cross_entropy(model(X), Y, /*axis=*/0);  // logits (10, N)
         cost.backward();
+        ranks.finish();  // --distributed: every rank now holds the mean gradient
         optimizer.step();
 
         const double c = cost.item();
@@ -176,15 +194,18 @@ int main(int argc, char** argv) {
         bar.update(b + 1, c);
       }
       bar.finish();
-      const double train_cost = epoch_cost / static_cast<double>(train.count);
+      const double train_cost =
+          ranks.sum(epoch_cost) /
+          static_cast<double>(static_cast<std::int64_t>(order.size()) * ranks.size());
       examples::check_cost(train_cost, "epoch", epoch);
+      ranks.average_buffers(model);
       test_curve.x.push_back(epoch);
       test_curve.y.push_back(examples::evaluate(model, test).accuracy);
       examples::log("epoch {}/{}: cost {:.4f}  test_accuracy {:.4f}  ({:.1f} s)\n", epoch,
                     num_epochs, train_cost, test_curve.y.back(), epoch_watch.seconds());
     }
     if (window_batches > 0) costs.push_back(window_cost / window_batches);
-    if (!files.save.empty()) {
+    if (!files.save.empty() && ranks.root()) {
       save_parameters(files.save, model);  // with batch norm's running statistics
       fmt::print("saved {}\n", files.save.string());
     }
@@ -195,12 +216,12 @@ int main(int argc, char** argv) {
 
     const std::string title = fmt::format("conv net {}{}, Adam (lr {}, cosine), batch {}", channels,
                                           augment ? ", augmented" : "", learning_rate, batch_size);
-    if (!costs.empty()) {
+    if (!costs.empty() && ranks.root()) {
       const auto file = run.out / "convnet_cost.svg";
       plot::cost_curve(file, costs, title, "mini-batches (per hundreds)");
       examples::result("cost_curve", file.string());
     }
-    if (!test_curve.y.empty()) {
+    if (!test_curve.y.empty() && ranks.root()) {
       const auto file = run.out / "convnet_accuracy.svg";
       plot::line_plot(file, {test_curve},
                       {.title = title, .x_label = "epochs", .y_label = "test accuracy"});

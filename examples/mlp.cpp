@@ -5,6 +5,11 @@
 //   build/examples/mlp                                   # Adam, lr 1e-3, batch 128, 10 epochs
 //   build/examples/mlp --optimizer momentum --lr 0.05
 //   build/examples/mlp --epochs 1 --limit 5000           # a quick check
+//   mpirun -np 2 build/examples/mlp --distributed        # data-parallel over 2 processes
+//
+// With --distributed every rank trains on its shard of each epoch and the gradients are
+// averaged during backward: the same model as one process training on mini-batches of
+// N x --batch-size (examples/common/distributed.hpp). Rank 0 prints and saves.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -17,6 +22,7 @@
 
 #include "common/classify.hpp"
 #include "common/cli.hpp"
+#include "common/distributed.hpp"
 
 using namespace tapegrad;
 
@@ -31,6 +37,7 @@ int main(int argc, char** argv) {
   examples::RunOptions run;
   examples::DataOptions data_options;
   examples::ParameterFiles files;
+  bool distributed = false;
   examples::add_sizes_option(app, "--layers", layers_dims, "layers_dims: 784, hidden sizes..., 10");
   app.add_option("--epochs", num_epochs, "passes over the training set")
       ->check(examples::whole_number<int>(1))
@@ -50,12 +57,14 @@ int main(int argc, char** argv) {
   examples::add_run_options(app, run);
   examples::add_data_options(app, data_options);
   examples::add_parameter_file_options(app, files);
+  examples::add_distributed_option(app, distributed);
   return examples::run_example(argc, argv, app, [&] {
     const auto n_classes = static_cast<std::int64_t>(data::kFashionMnistClasses.size());
     if (layers_dims.size() < 2 || layers_dims.back() != n_classes)
       throw examples::UsageError(
           fmt::format("--layers must end with the {} classes, got {}", n_classes, layers_dims));
     examples::check_paths(run, files);
+    examples::DataParallelRun ranks(distributed);
     manual_seed(run.seed);
     progress::Stopwatch watch;
 
@@ -68,9 +77,13 @@ int main(int argc, char** argv) {
                                              train.X.size(0), layers_dims));
     fmt::print("train: {} examples, test: {} examples, {} classes\n", train.m(), test.m(),
                n_classes);
+    if (distributed)
+      fmt::print("data-parallel: {} ranks, {} examples per rank per mini-batch\n", ranks.size(),
+                 batch_size);
 
     // ---- model: [LINEAR -> RELU] x 2 -> LINEAR (logits); softmax is inside the loss -----
     nn::MLP model(layers_dims, nn::ReLU());
+    ranks.wrap(model);  // --distributed: rank 0's initial weights everywhere
     std::unique_ptr<optim::Optimizer> optimizer;
     if (optimizer_name == "adam")
       optimizer = std::make_unique<optim::Adam>(model.parameters(), learning_rate.value_or(1e-3));
@@ -94,8 +107,10 @@ int main(int argc, char** argv) {
     int window_batches = 0;
     for (int epoch = 0; epoch < num_epochs; ++epoch) {
       progress::Stopwatch epoch_watch;
-      const data::MiniBatches batches(train.X, train.Y, batch_size, run.seed + epoch);
-      progress::Bar bar(batches.size(), fmt::format("epoch {}/{}", epoch + 1, num_epochs));
+      const data::Dataset shard = ranks.shard(train, run.seed, epoch);
+      const data::MiniBatches batches(shard.X, shard.Y, batch_size, run.seed + epoch);
+      progress::Bar bar(batches.size(), fmt::format("epoch {}/{}", epoch + 1, num_epochs),
+                        ranks.progress_out());
       double epoch_loss = 0;
       std::int64_t i = 0;
       for (const data::Batch& batch : batches) {
@@ -103,6 +118,7 @@ int main(int argc, char** argv) {
         Tensor logits = model(batch.X);  // (10, batch)
         Tensor cost = softmax_cross_entropy(logits, batch.Y, /*axis=*/0);
         cost.backward();
+        ranks.finish();  // --distributed: every rank now holds the mean gradient
         optimizer->step();
 
         const double c = cost.item();
@@ -116,7 +132,8 @@ int main(int argc, char** argv) {
         bar.update(++i, c);
       }
       bar.finish();
-      const double train_loss = epoch_loss / static_cast<double>(train.m());
+      const double train_loss =
+          ranks.sum(epoch_loss) / (static_cast<double>(shard.m()) * ranks.size());
       examples::check_cost(train_loss, "epoch", epoch + 1);
       const double test_accuracy = examples::accuracy(model(test.X), test.Y);
       examples::log("epoch {:2d}/{}: train_loss {:.4f}  test_accuracy {:.4f}  ({:.1f} s)\n",
@@ -124,7 +141,7 @@ int main(int argc, char** argv) {
     }
     if (window_batches > 0)
       costs.push_back(window_loss / window_batches);  // the last, partial window
-    if (!files.save.empty()) {
+    if (!files.save.empty() && ranks.root()) {
       save_parameters(files.save, model.named_parameters());
       fmt::print("saved {}\n", files.save.string());
     }
@@ -132,7 +149,7 @@ int main(int argc, char** argv) {
     // ---- evaluation ----------------------------------------------------------------------
     const double train_accuracy = examples::accuracy(model(train.X), train.Y);
     const double test_accuracy = examples::accuracy(model(test.X), test.Y);
-    if (!costs.empty()) {
+    if (!costs.empty() && ranks.root()) {
       const auto file = run.out / "mlp_cost.svg";
       plot::cost_curve(file, costs,
                        fmt::format("MLP {}, {} (lr {}), batch {}", layers_dims, optimizer->name(),
