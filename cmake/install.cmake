@@ -1,5 +1,7 @@
 # cmake --install: headers under <prefix>/include/tapegrad/, the library, and a CMake
-# package (find_package(tapegrad) -> tapegrad::tapegrad).
+# package (find_package(tapegrad) -> tapegrad::tapegrad). Built with MPI, also
+# tapegrad::distributed, its headers and the package's component `distributed`
+# (find_package(tapegrad COMPONENTS distributed)).
 include(CMakePackageConfigHelpers)
 
 set(TAPEGRAD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad)
@@ -18,6 +20,23 @@ foreach(dir IN LISTS TAPEGRAD_ROOMS)
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/${dir}
     FILES_MATCHING PATTERN "*.hpp")
 endforeach()
+
+if(TARGET tapegrad_distributed)
+  set(TAPEGRAD_HAS_DISTRIBUTED ON)
+  # tapegrad::distributed, not tapegrad::tapegrad_distributed, for the users.
+  set_target_properties(tapegrad_distributed PROPERTIES EXPORT_NAME distributed)
+  install(TARGETS tapegrad_distributed EXPORT tapegradTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/include/tapegrad/distributed.hpp
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad)
+  install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/distributed/
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/distributed
+    FILES_MATCHING PATTERN "*.hpp")
+else()
+  set(TAPEGRAD_HAS_DISTRIBUTED OFF)
+endif()
 
 install(EXPORT tapegradTargets
   NAMESPACE tapegrad::

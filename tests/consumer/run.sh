@@ -51,3 +51,16 @@ esac
 cmake --build "$work/build" -j "${CONSUMER_JOBS:-2}" >"$work/build.log" 2>&1 \
   || { cat "$work/build.log"; exit 1; }
 TAPEGRAD_NUM_THREADS=1 "$work/build/app" "${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" "$work"
+# Built when tapegrad has tapegrad::distributed (MPI); then its headers must be installed.
+if [ -x "$work/build/app_distributed" ]; then
+  if [ "$mode" = install ]; then
+    for f in include/tapegrad/distributed.hpp include/tapegrad/distributed/data_parallel.hpp; do
+      [ -f "$work/prefix/$f" ] || { echo "run.sh: not installed: $f" >&2; exit 1; }
+    done
+  fi
+  TAPEGRAD_NUM_THREADS=1 "$work/build/app_distributed"
+elif grep -q "tapegrad::distributed: MPI" "$work/configure.log" \
+     || [ -n "$(find "$work/prefix" -name 'libtapegrad_distributed*' 2>/dev/null)" ]; then
+  echo "run.sh: tapegrad has tapegrad::distributed but the consumer did not build it" >&2
+  exit 1
+fi
