@@ -45,7 +45,8 @@ class DataParallelRun {
     if (!root()) {
       std::fflush(stdout);
       if (std::freopen("/dev/null", "w", stdout) == nullptr)
-        throw IoError(fmt::format("--distributed: rank {} cannot send its output to /dev/null", rank()));
+        throw IoError(
+            fmt::format("--distributed: rank {} cannot send its output to /dev/null", rank()));
       null_ = std::fopen("/dev/null", "w");
     }
 #else
