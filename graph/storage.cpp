@@ -1,5 +1,8 @@
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <new>
+#include <tapegrad/graph/error.hpp>
 #include <tapegrad/graph/object_pool.hpp>
 #include <tapegrad/graph/storage.hpp>
 #include <unordered_map>
@@ -65,7 +68,18 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t bytes) {
   return detail::make_pooled<Storage>(data, size);
 }
 
+std::shared_ptr<Storage> Storage::view(std::shared_ptr<Storage> base, std::size_t offset,
+                                       std::size_t bytes) {
+  if (!base || offset > base->bytes_ || bytes > base->bytes_ - offset)
+    throw ValueError(fmt::format("Storage::view: bytes [{}, {}) of a buffer of {} bytes", offset,
+                                 offset + bytes, base ? base->bytes_ : 0));
+  auto out = std::make_shared<Storage>(static_cast<unsigned char*>(base->data_) + offset, bytes);
+  out->base_ = std::move(base);
+  return out;
+}
+
 Storage::~Storage() {
+  if (base_) return;  // a view: the memory is base_'s
   if (!pool_gone) {
     Pool& p = pool();
     if (p.stats.cached_bytes + bytes_ <= kMaxCachedBytes) {

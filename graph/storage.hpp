@@ -16,6 +16,12 @@ class TAPEGRAD_API Storage {
   /// A buffer of at least `bytes` bytes, 64-byte aligned, contents unspecified.
   static std::shared_ptr<Storage> allocate(std::size_t bytes);
 
+  /// `bytes` bytes of `base` from byte `offset` on, sharing its memory: writes through
+  /// either are seen by both, and `base` lives as long as the view. Throws ValueError
+  /// if the range does not lie inside `base`.
+  static std::shared_ptr<Storage> view(std::shared_ptr<Storage> base, std::size_t offset,
+                                       std::size_t bytes);
+
   /// Takes ownership of `data` (from the pool's allocator; use allocate()).
   Storage(void* data, std::size_t bytes) : data_(data), bytes_(bytes) {}
   ~Storage();
@@ -30,6 +36,7 @@ class TAPEGRAD_API Storage {
  private:
   void* data_;
   std::size_t bytes_;
+  std::shared_ptr<Storage> base_;  // set for a view: the owner of data_, which is not ours
 };
 
 /// Statistics of the calling thread's buffer pool.

@@ -274,6 +274,19 @@ BOOST_AUTO_TEST_CASE(graph_built_on_one_thread_backpropagates_on_another) {
 
 // ---- lifetime of graphs -----------------------------------------------------------------
 
+BOOST_AUTO_TEST_CASE(storage_view_shares_memory_and_keeps_its_base_alive) {
+  std::shared_ptr<Storage> base = Storage::allocate(64);
+  const std::weak_ptr<Storage> watch = base;
+  auto view = Storage::view(base, 16, 32);
+  static_cast<unsigned char*>(view->data())[0] = 42;
+  BOOST_TEST(static_cast<unsigned char*>(base->data())[16] == 42);
+  base.reset();
+  BOOST_TEST(!watch.expired());  // the view holds it
+  view.reset();
+  BOOST_TEST(watch.expired());
+  BOOST_CHECK_THROW(Storage::view(Storage::allocate(64), 48, 32), ValueError);
+}
+
 BOOST_AUTO_TEST_CASE(backward_releases_the_saved_tensors) {
   Tensor x = param({0.1, 0.2, 0.3}, {3});
   Tensor a = exp(x);  // a's buffer is saved by exp (its result) and by mul (an operand)
