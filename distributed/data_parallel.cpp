@@ -49,16 +49,34 @@ DataParallel::DataParallel(ProcessGroup& group, std::vector<Tensor> parameters,
     }
     flat_.push_back(zeros({n}, params_[buckets_[b].front()].dtype()));
   }
+  // Each parameter's gradient becomes a view of its slice of the bucket (from the first
+  // finish() on): backward accumulates straight into the bucket and the mean lands in
+  // grad() in place, with no copy either way. A grad() replaced by the user is copied.
+  grad_views_.resize(params_.size());
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    std::size_t offset = 0;
+    for (std::size_t k : buckets_[b]) {
+      const Tensor& p = params_[k];
+      const std::size_t bytes = static_cast<std::size_t>(p.numel()) * dtype_size(p.dtype());
+      auto impl = std::make_shared<TensorImpl>();
+      impl->storage = Storage::view(flat_[b].impl().storage, offset, bytes);
+      impl->shape = p.shape();
+      impl->dtype = p.dtype();
+      impl->numel = p.numel();
+      grad_views_[k] = Tensor(std::move(impl));
+      offset += bytes;
+    }
+  }
   ready_.assign(params_.size(), false);
   ready_count_.assign(buckets_.size(), 0);
   work_.resize(buckets_.size());
-  for (std::size_t k = 0; k < params_.size(); ++k)
+  for (std::size_t k = 0; k < params_.size() && options.overlap; ++k)
     hook_ids_.push_back(register_post_accumulate_grad_hook(
         params_[k], [this, k](const Tensor&) { on_grad_ready(k); }));
 }
 
 DataParallel::~DataParallel() {
-  for (std::size_t k = 0; k < params_.size(); ++k)
+  for (std::size_t k = 0; k < hook_ids_.size(); ++k)
     remove_post_accumulate_grad_hook(params_[k], hook_ids_[k]);
   // Collectives still in flight finish in their Work's destructor.
 }
@@ -91,10 +109,10 @@ void DataParallel::start_bucket(std::size_t bucket) {
   for (std::size_t k : buckets_[bucket]) {
     const Tensor g = params_[k].grad();
     const std::size_t bytes = static_cast<std::size_t>(params_[k].numel()) * elem;
-    if (g.defined())
-      std::memcpy(out, g.raw_data(), bytes);
-    else
+    if (!g.defined())
       std::memset(out, 0, bytes);  // a parameter this rank's pass did not reach
+    else if (g.raw_data() != out)  // not (or no longer) the bucket's view
+      std::memcpy(out, g.raw_data(), bytes);
     out += bytes;
   }
   work_[bucket] = group_->all_reduce_async(flat, ReduceOp::mean);
@@ -106,17 +124,10 @@ void DataParallel::finish() {
   const auto t0 = std::chrono::steady_clock::now();
   for (auto& w : work_) w->wait();
   last_wait_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  NoGradGuard no_grad;
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    const auto* in = static_cast<const unsigned char*>(flat_[b].raw_data());
-    const std::size_t elem = dtype_size(flat_[b].dtype());
-    for (std::size_t k : buckets_[b]) {
-      Tensor& p = params_[k];
-      if (!p.grad().defined()) p.set_grad(zeros_like(p));
-      const std::size_t bytes = static_cast<std::size_t>(p.numel()) * elem;
-      std::memcpy(p.grad().raw_data(), in, bytes);
-      in += bytes;
-    }
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    Tensor& p = params_[k];
+    if (p.grad().defined() && p.grad().raw_data() == grad_views_[k].raw_data()) continue;
+    p.set_grad(grad_views_[k]);  // the mean is already there
   }
   for (auto& w : work_) w.reset();
   ready_.assign(params_.size(), false);

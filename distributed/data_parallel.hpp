@@ -27,6 +27,10 @@ struct DataParallelOptions {
   /// (0.36 ms a step against 1.2 to 1.7 ms): the last three layers go in one bucket
   /// that travels while backward computes the first layer's gradient.
   std::size_t bucket_bytes = std::size_t{64} << 10;
+  /// Start each bucket during backward, as soon as its last gradient is final. False
+  /// starts them all in finish(), after backward: the same bits, no overlap (what
+  /// bench/distributed_mlp compares against to measure how much the overlap hides).
+  bool overlap = true;
 };
 
 /// Averages the gradients of `parameters` across the ranks of a group, overlapping the
@@ -47,8 +51,11 @@ class DataParallel {
   DataParallel& operator=(const DataParallel&) = delete;  ///< the hooks point at this object
 
   /// Starts the buckets backward did not complete (a parameter that did not take part
-  /// counts as a zero gradient), waits for all, and writes the mean gradient into each
+  /// counts as a zero gradient), waits for all, and leaves the mean gradient in each
   /// parameter's grad(). Call it after backward() and before the optimizer's step().
+  /// From then on each grad() is a view of its slice of a bucket (as PyTorch's
+  /// gradient_as_bucket_view): the next backward accumulates into the bucket itself, so
+  /// no gradient is copied; a grad() the user replaces or resets is copied in.
   void finish();
 
   /// The group it reduces over.
@@ -72,6 +79,7 @@ class DataParallel {
   std::vector<bool> ready_;                  // parameter's grad final in this pass
   std::vector<std::size_t> ready_count_;     // per bucket
   std::vector<Tensor> flat_;                 // per bucket: the packed gradients
+  std::vector<Tensor> grad_views_;           // per parameter: its slice of its bucket
   std::vector<std::unique_ptr<Work>> work_;  // per bucket, once started
   std::size_t next_bucket_ = 0;              // buckets start in order: the next to start
   double last_wait_seconds_ = 0.0;

@@ -221,6 +221,51 @@ BOOST_AUTO_TEST_CASE(data_parallel_float32_matches_one_process_on_the_global_bat
   check_matches_one_process(float32, 1e-5, {.bucket_bytes = 256});
 }
 
+BOOST_AUTO_TEST_CASE(data_parallel_without_overlap_gives_the_same_bits) {
+  DataParallelProblem p;
+  p.dtype = float64;
+  const auto overlapped = train_on_threads(p, 2, {.bucket_bytes = 64});
+  const auto blocking = train_on_threads(p, 2, {.bucket_bytes = 64, .overlap = false});
+  BOOST_TEST(test::same_bits(overlapped[0], blocking[0]));
+  BOOST_TEST(test::same_bits(overlapped[1], blocking[1]));
+}
+
+// From the first finish() on a gradient is a view of its bucket; whatever the user does
+// to grad() between steps (zero it, reset it, replace it), finish() leaves the mean there.
+BOOST_AUTO_TEST_CASE(data_parallel_leaves_the_mean_in_grad_whatever_the_user_did_to_it) {
+  std::vector<std::vector<double>> seen(2);
+  run_threads(2, [&](ProcessGroup& group) {
+    Tensor w = zeros({3}, float64).requires_grad_();
+    Tensor b = zeros({2}, float64).requires_grad_();
+    DataParallel ddp(group, {w, b}, {.bucket_bytes = 8});  // a bucket each
+    const double c = group.rank() == 0 ? 1.0 : 3.0;        // the mean gradient: 2 and 4
+    auto step = [&] {
+      (mul(w, full({3}, c, float64)).sum() + mul(b, full({2}, 2 * c, float64)).sum()).backward();
+      ddp.finish();
+      for (const Tensor& t : {w, b})
+        for (double v : t.grad().to_vector())
+          seen[static_cast<std::size_t>(group.rank())].push_back(v);
+    };
+    step();  // the first gradients are fresh buffers, copied into the buckets
+    w.zero_grad();
+    b.zero_grad();
+    step();  // now views: backward accumulates into the buckets
+    w.set_grad(Tensor());
+    b.set_grad(zeros({2}, float64));
+    step();  // reset and replaced
+    const Tensor kept = w.grad();
+    w.zero_grad();
+    b.zero_grad();
+    step();
+    BOOST_TEST(kept.raw_data() == w.grad().raw_data());  // the same view, refilled
+  });
+  const std::vector<double> one = {2, 2, 2, 4, 4};
+  std::vector<double> want;
+  for (int i = 0; i < 4; ++i) want.insert(want.end(), one.begin(), one.end());
+  BOOST_TEST(seen[0] == want, boost::test_tools::per_element());
+  BOOST_TEST(seen[1] == want, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(data_parallel_starts_every_rank_from_rank_0s_parameters) {
   DataParallelProblem p;
   std::vector<std::vector<Tensor>> start(2);
