@@ -8,10 +8,11 @@
 // communication hidden behind backward is then
 //   1 - (epoch with DataParallel - epoch without) / (steps * all-reduce alone),
 // the finish() wait alone would overstate it (MPI moves data inside the hooks' tests).
-// Usage: mpirun -np N distributed_mlp [batch=128] [epochs=3] [bucket_kib=64]
+// Usage: mpirun -np N distributed_mlp [batch=128] [epochs=3] [bucket_kib=64] [mode=overlap]
 // (TAPEGRAD_NUM_THREADS=1 for one thread a rank.)
 #include <cstdlib>
 #include <optional>
+#include <string_view>
 #include <tapegrad/distributed.hpp>
 #include <tapegrad/graph/threads.hpp>
 #include <tapegrad/tapegrad.hpp>
@@ -27,6 +28,15 @@ int main(int argc, char** argv) {
   const std::int64_t batch_size = argc > 1 ? std::atoll(argv[1]) : 128;
   const int epochs = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::size_t bucket_kib = argc > 3 ? static_cast<std::size_t>(std::atoll(argv[3])) : 64;
+  // mode (4th argument): "overlap" (DataParallel's default), "blocking" (the same
+  // buckets all-reduced in finish(), after backward: no overlap), or, with bucket_kib 0,
+  // "sync" (a barrier each step: the ranks wait for each other, nothing is sent).
+  const std::string_view mode = argc > 4 ? argv[4] : "overlap";
+  if (mode != "overlap" && mode != "blocking" && mode != "sync") {
+    fmt::print(stderr, "error: mode must be overlap, blocking or sync, not '{}'\n", mode);
+    return 2;
+  }
+  const bool sync_only = bucket_kib == 0 && mode == "sync";
   const bool root = group.rank() == 0;
   const bench::ByteImages train = bench::load_fashion_mnist("train");
   if (root)
@@ -40,7 +50,9 @@ int main(int argc, char** argv) {
   const bool communicate = bucket_kib > 0;
   std::optional<dist::DataParallel> ddp;
   if (communicate)
-    ddp.emplace(group, model, dist::DataParallelOptions{.bucket_bytes = bucket_kib << 10});
+    ddp.emplace(
+        group, model,
+        dist::DataParallelOptions{.bucket_bytes = bucket_kib << 10, .overlap = mode != "blocking"});
   tg::optim::SGD opt(model.parameters(), 0.1);
   dist::DistributedSampler sampler(train.m, group.rank(), group.size(),
                                    {.seed = 0, .drop_last = true});
@@ -57,6 +69,7 @@ int main(int argc, char** argv) {
       opt.zero_grad();
       tg::softmax_cross_entropy(model(X), Y, 0).backward();
       if (ddp) ddp->finish();
+      if (sync_only) group.barrier();
       opt.step();
       if (ddp) waits.push_back(ddp->last_wait_seconds());
     }
@@ -91,6 +104,9 @@ int main(int argc, char** argv) {
     bench::line(tag + "_allreduce_alone_per_step", comm * 1e3, "ms");
     bench::line(tag + "_finish_wait_per_step", wait * 1e3, "ms");
     if (!communicate)
-      bench::line(tag + "_no_allreduce_epoch_time_median", bench::median(times), "s");
+      bench::line(tag + (sync_only ? "_barrier_only" : "_no_allreduce") + "_epoch_time_median",
+                  bench::median(times), "s");
+    else if (mode == "blocking")
+      bench::line(tag + "_blocking_epoch_time_median", bench::median(times), "s");
   }
 }

@@ -15,35 +15,20 @@ after the last epoch in eval mode (running statistics, no dropout), in chunks of
 Run: OPENBLAS_NUM_THREADS=2 python3 bench/torch_mlp_bn_dropout.py --batch 128 --threads 2
 """
 import argparse
-import os
 import resource
 import statistics
-import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PEERS = os.environ.get("PEERS_DIR", os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    "shared", "peers"))
-sys.path.insert(0, PEERS)
-import fmnist  # noqa: E402
+from torch_common import accuracy, load
 
 
 def rss_mib():
     """Peak RSS of this process so far (ru_maxrss), MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def accuracy(model, x, y, chunk=10000):
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, x.shape[0], chunk):
-            correct += (model(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum().item()
-    return correct / x.shape[0]
 
 
 def main():
@@ -61,17 +46,8 @@ def main():
     print(f"# torch {torch.__version__} threads={torch.get_num_threads()} batch={a.batch} "
           f"epochs={a.epochs} lr={a.lr} momentum={a.momentum} p={a.p} seed={a.seed}")
 
-    xtr, ytr = fmnist.load("train")
-    xte, yte = fmnist.load("test")
-
-    def to_tensor(u8):
-        f = u8.reshape(len(u8), -1).astype(np.float32)
-        f /= 255.0  # in place: no second float32 copy
-        return torch.from_numpy(f)
-
-    xtr, xte = to_tensor(xtr), to_tensor(xte)
-    ytr = torch.from_numpy(ytr.astype(np.int64))
-    yte = torch.from_numpy(yte.astype(np.int64))
+    xtr, ytr = load("train")
+    xte, yte = load("test")
 
     model = nn.Sequential(nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(a.p),
                           nn.Linear(256, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(a.p),
