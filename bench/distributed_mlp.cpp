@@ -4,9 +4,10 @@
 // DataParallel averages the gradients in buckets during backward. Prints, on rank 0:
 // seconds per epoch (median), the all-reduce time of one step done on its own (every
 // bucket, blocking) and the time finish() waited. bucket_kib 0 trains without any
-// all-reduce (each rank on its own shard): the epoch's pure compute. The share of the
-// communication hidden behind backward is then
-//   1 - (epoch with DataParallel - epoch without) / (steps * all-reduce alone),
+// all-reduce (each rank on its own shard): the epoch's pure compute; with mode `sync`
+// the ranks still meet at a barrier each step. bench/compare measures the share of the
+// communication hidden behind backward as
+//   (epoch in mode blocking - epoch in mode overlap) / (blocking - sync);
 // the finish() wait alone would overstate it (MPI moves data inside the hooks' tests).
 // Usage: mpirun -np N distributed_mlp [batch=128] [epochs=3] [bucket_kib=64] [mode=overlap]
 // (TAPEGRAD_NUM_THREADS=1 for one thread a rank.)

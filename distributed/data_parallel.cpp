@@ -40,20 +40,15 @@ DataParallel::DataParallel(ProcessGroup& group, std::vector<Tensor> parameters,
     buckets_.back().push_back(k);
     bytes += b;
   }
-  bucket_of_.resize(params_.size());
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    std::int64_t n = 0;
-    for (std::size_t k : buckets_[b]) {
-      bucket_of_[k] = b;
-      n += params_[k].numel();
-    }
-    flat_.push_back(zeros({n}, params_[buckets_[b].front()].dtype()));
-  }
-  // Each parameter's gradient becomes a view of its slice of the bucket (from the first
+  // Each parameter's gradient becomes a view of its slice of its bucket (from the first
   // finish() on): backward accumulates straight into the bucket and the mean lands in
   // grad() in place, with no copy either way. A grad() replaced by the user is copied.
+  bucket_of_.resize(params_.size());
   grad_views_.resize(params_.size());
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    std::int64_t n = 0;
+    for (std::size_t k : buckets_[b]) n += params_[k].numel();
+    flat_.push_back(zeros({n}, params_[buckets_[b].front()].dtype()));
     std::size_t offset = 0;
     for (std::size_t k : buckets_[b]) {
       const Tensor& p = params_[k];
@@ -64,6 +59,7 @@ DataParallel::DataParallel(ProcessGroup& group, std::vector<Tensor> parameters,
       impl->dtype = p.dtype();
       impl->numel = p.numel();
       grad_views_[k] = Tensor(std::move(impl));
+      bucket_of_[k] = b;
       offset += bytes;
     }
   }
